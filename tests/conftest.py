@@ -9,3 +9,5 @@ os.environ.setdefault("PIXELMILL_HOME", tempfile.mkdtemp(prefix="pixelmill-test-
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+pytest_plugins = ["tests.servers"]  # real PostgreSQL / Redis / S3 servers for integration tests

@@ -1,0 +1,258 @@
+"""The engine's runner: owns every running sample's tensors and carries out a :class:`Plan`.
+
+Per job it keeps one sampler (stepping all of the job's samples as one ``(n, C, h, w)``
+tensor), the latents, the latest clean-image prediction, the text conditioning, and one RNG
+per sample (used for the noise of masked denoising, and saved in checkpoints).
+
+Initial noise and ``chaos``: sample ``i`` starts from ``sqrt(1 - s) * N(seeds[0]) +
+sqrt(s) * N(seeds[i])`` with ``s = 0.75 + 0.25 * chaos`` (sample 0 is ``N(seeds[0])``): with
+chaos 0 the grid shares a quarter of its noise variance, with chaos 1 the images are
+independent. The noise of a sample depends only on the request, never on batch-mates.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from pixelmill.engine.checkpoint import CheckpointSink, SampleCheckpoint, StaleAttempt
+from pixelmill.engine.plan import Advance, Plan, RunnerOutput
+from pixelmill.engine.request import GenerationRequest
+from pixelmill.models.base import DiffusionModel
+from pixelmill.models.samplers import Sampler
+
+log = logging.getLogger(__name__)
+
+
+class JobFailure(Exception):
+    """Fails one job (not the batch) with a reason code and a message."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class JobState:
+    request: GenerationRequest
+    sampler: Sampler
+    x: torch.Tensor
+    x0: torch.Tensor | None
+    cond: torch.Tensor
+    uncond: torch.Tensor
+    rngs: list[torch.Generator]
+    steps_done: int
+    init_latents: torch.Tensor | None = None
+    init_pixels: np.ndarray | None = None
+    mask_latent: torch.Tensor | None = None
+    mask_pixels: np.ndarray | None = None
+
+
+class Runner:
+    """Executes plans against ``model``; checkpoints go to ``sink`` (None: no checkpoints)."""
+
+    def __init__(self, model: DiffusionModel, sink: CheckpointSink | None = None) -> None:
+        self.model = model
+        self.sink = sink
+        self.states: dict[str, JobState] = {}
+
+    def execute(self, plan: Plan) -> RunnerOutput:
+        out = RunnerOutput()
+        # 1. cancel: drop state
+        for job_id in plan.cancel:
+            self.states.pop(job_id, None)
+        # 2. preempt: checkpoint at the current step, then drop
+        for p in plan.preempt:
+            state = self.states.pop(p.job_id, None)
+            if state is not None and p.checkpoint:
+                self._guard(out, p.job_id, lambda s=state, st=p.step: self._write_checkpoint(s, st))
+        # 3. admit: encode the prompt, make (or load) the latents
+        for adm in plan.admit:
+            job_id = adm.request.job_id
+            t0 = time.perf_counter()
+            self._guard(out, job_id, lambda a=adm: self._admit(a.request, a.resume))
+            out.seconds[job_id] = out.seconds.get(job_id, 0.0) + time.perf_counter() - t0
+        # 4. advance: one batched model call per group
+        for adv in plan.advance:
+            self._advance(adv, out)
+        # 5. checkpoint
+        for job_id, step in plan.checkpoint:
+            state = self.states.get(job_id)
+            if state is not None:
+                self._guard(out, job_id, lambda s=state, st=step: self._write_checkpoint(s, st))
+        # 6. decode finished jobs
+        for job_id in plan.decode:
+            state = self.states.pop(job_id, None)
+            if state is None:
+                continue
+            t0 = time.perf_counter()
+            self._guard(out, job_id, lambda s=state, j=job_id: out.images.__setitem__(j, self._decode(s)))
+            out.seconds[job_id] = out.seconds.get(job_id, 0.0) + time.perf_counter() - t0
+        return out
+
+    def _guard(self, out: RunnerOutput, job_id: str, fn: Any) -> None:
+        """Run ``fn``; an exception fails only ``job_id`` (its state is dropped)."""
+        try:
+            fn()
+        except JobFailure as exc:
+            out.failed[job_id] = (exc.reason, str(exc))
+            self.states.pop(job_id, None)
+        except StaleAttempt as exc:
+            out.failed[job_id] = ("stale_attempt", f"a newer attempt owns job {job_id}: {exc}")
+            self.states.pop(job_id, None)
+        except Exception as exc:
+            log.exception("job %s failed", job_id)
+            out.failed[job_id] = ("error", f"{type(exc).__name__}: {exc}")
+            self.states.pop(job_id, None)
+
+    # --- admission --------------------------------------------------------------------------
+    def _admit(self, req: GenerationRequest, resume: Any) -> None:
+        model = self.model
+        conditioning = model.encode_prompts(req.prompt_parts(), req.negative_prompt)
+        sampler = model.make_sampler(req.sampler, req.steps)
+        first = req.first_step()
+        sampler.step_index = first
+        noise = self._initial_noise(req)
+        rngs = [torch.Generator("cpu").manual_seed(seed + 2**32) for seed in req.seeds]
+        state = JobState(req, sampler, noise, None, conditioning.cond, conditioning.uncond, rngs, 0)
+        if req.init_image is not None:
+            pixels = _resize(req.init_image, req.width, req.height)
+            state.init_pixels = pixels
+            state.init_latents = model.encode_image(pixels)
+            state.x = (
+                sampler.noised(state.init_latents, noise, first) if first < req.steps else state.init_latents
+            )
+            if req.mask is not None:
+                state.mask_pixels = _resize_mask(req.mask, req.width, req.height)
+                s = model.info.latent_scale
+                lat = _resize_mask(req.mask, req.width // s, req.height // s)
+                state.mask_latent = torch.from_numpy(lat)[None, None].to(noise)
+        if resume is not None:
+            self._load(state, [SampleCheckpoint.from_bytes(p) for p in resume.payloads])
+        self.states[req.job_id] = state
+
+    def _initial_noise(self, req: GenerationRequest) -> torch.Tensor:
+        own = [self.model.initial_noise(seed, req.width, req.height) for seed in req.seeds]
+        s = 0.75 + 0.25 * req.chaos
+        rows = [own[0]] + [math.sqrt(1 - s) * own[0] + math.sqrt(s) * o for o in own[1:]]
+        return torch.cat(rows)
+
+    # --- one step for a group -------------------------------------------------------------------
+    def _advance(self, adv: Advance, out: RunnerOutput) -> None:
+        jobs = [(j, self.states[j]) for j in adv.job_ids if j in self.states]
+        if not jobs:
+            return
+        sizes = [s.x.shape[0] for _, s in jobs]
+        x = torch.cat([s.x for _, s in jobs])
+        t = torch.tensor([s.sampler.timestep() for _, s in jobs for _ in range(s.x.shape[0])])
+        cond = torch.cat([s.cond.expand(n, -1, -1) for (_, s), n in zip(jobs, sizes, strict=True)])
+        uncond = torch.cat([s.uncond.expand(n, -1, -1) for (_, s), n in zip(jobs, sizes, strict=True)])
+        guidance = torch.tensor([s.request.guidance_scale for _, s in jobs for _ in range(s.x.shape[0])])
+        t0 = time.perf_counter()
+        try:
+            eps = self.model.denoise(x, t, cond, uncond, guidance, tile=adv.key[3])
+        except Exception as exc:  # the whole call failed: every job in it fails, clearly
+            log.exception("batched model call failed")
+            for job_id, _ in jobs:
+                out.failed[job_id] = ("error", f"model call failed: {type(exc).__name__}: {exc}")
+                self.states.pop(job_id, None)
+            return
+        elapsed = time.perf_counter() - t0
+        total = sum(sizes)
+        for (job_id, state), part, n in zip(jobs, eps.split(sizes), sizes, strict=True):
+            out.seconds[job_id] = out.seconds.get(job_id, 0.0) + elapsed * n / total
+            self._guard(out, job_id, lambda s=state, e=part: self._step_job(s, e))
+
+    def _step_job(self, state: JobState, eps: torch.Tensor) -> None:
+        x_next, x0 = state.sampler.step(eps, state.x)
+        if state.mask_latent is not None and state.init_latents is not None:
+            index = state.sampler.step_index
+            noise = torch.cat([torch.randn(state.init_latents.shape, generator=g) for g in state.rngs])
+            known = state.sampler.noised(state.init_latents, noise.to(x_next), index)
+            x_next = state.mask_latent * x_next + (1 - state.mask_latent) * known
+        bad = ~torch.isfinite(x_next).flatten(1).all(dim=1)
+        if bool(bad.any()):
+            rows = bad.nonzero().flatten().tolist()
+            raise JobFailure(
+                "non_finite",
+                f"NaN/Inf in the latents of job {state.request.job_id} (images {rows}) at step "
+                f"{state.steps_done + 1}; the job was stopped, other jobs went on",
+            )
+        state.x, state.x0 = x_next, x0
+        state.steps_done += 1
+
+    # --- checkpoints ------------------------------------------------------------------------------
+    def _write_checkpoint(self, state: JobState, step: int) -> None:
+        if self.sink is None:
+            return
+        req = state.request
+        sampler_state = state.sampler.state_dict()
+        for i in range(state.x.shape[0]):
+            ck = SampleCheckpoint(
+                job_id=req.job_id,
+                attempt=req.attempt,
+                model_id=self.model.info.model_id,
+                sample_index=i,
+                step=step,
+                latents=state.x[i : i + 1].detach().cpu(),
+                x0=None if state.x0 is None else state.x0[i : i + 1].detach().cpu(),
+                sampler={k: _row(v, i) for k, v in sampler_state.items()},
+                rng=state.rngs[i].get_state(),
+            )
+            self.sink.write(req.job_id, req.attempt, i, step, ck.to_bytes())
+
+    def _load(self, state: JobState, cks: list[SampleCheckpoint]) -> None:
+        device = state.x.device
+        state.x = torch.cat([c.latents for c in cks]).to(device)
+        x0s = [c.x0 for c in cks]
+        state.x0 = None if any(v is None for v in x0s) else torch.cat(x0s).to(device)  # type: ignore[misc]
+        merged: dict[str, Any] = {}
+        for k, v in cks[0].sampler.items():
+            merged[k] = (
+                torch.cat([c.sampler[k] for c in cks]).to(device) if isinstance(v, torch.Tensor) else v
+            )
+        state.sampler.load_state_dict(merged)
+        for g, c in zip(state.rngs, cks, strict=True):
+            g.set_state(c.rng)
+        state.steps_done = cks[0].step
+
+    # --- decode -------------------------------------------------------------------------------------
+    def _decode(self, state: JobState) -> list[Image.Image]:
+        req = state.request
+        if state.steps_done == 0 and state.init_pixels is not None and state.x0 is None:
+            return [Image.fromarray(state.init_pixels) for _ in req.seeds]
+        done = state.sampler.step_index >= state.sampler.num_steps
+        latents = state.x if done or state.x0 is None else state.x0
+        images = self.model.decode(latents, tile=req.tile)
+        if state.mask_pixels is not None and state.init_pixels is not None:
+            m = state.mask_pixels[..., None]
+            keep = state.init_pixels.astype(np.float32)
+            images = [
+                Image.fromarray(np.round(m * np.asarray(im, np.float32) + (1 - m) * keep).astype(np.uint8))
+                for im in images
+            ]
+        return images
+
+
+def _row(value: Any, i: int) -> Any:
+    return value[i : i + 1].detach().cpu() if isinstance(value, torch.Tensor) else value
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    if image.shape[:2] == (height, width):
+        return np.ascontiguousarray(image)
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.LANCZOS))
+
+
+def _resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    if mask.shape == (height, width):
+        return mask.astype(np.float32)
+    img = Image.fromarray(mask.astype(np.float32), mode="F").resize((width, height), Image.Resampling.BOX)
+    return np.clip(np.asarray(img, np.float32), 0.0, 1.0)

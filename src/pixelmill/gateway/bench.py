@@ -1,0 +1,146 @@
+"""``pixelmill bench api``: the gateway's own cost of a submit, over loopback HTTP.
+
+Method: a gateway in a separate process (so the load generator does not share its GIL) on a
+fresh temporary ``PIXELMILL_HOME`` (SQLite, local blobs), with no worker (workers paused: every
+job stays queued, so only the gateway's work is measured: auth, rate limits, parsing, the
+pre-filter, the store insert, the event publish) and limits raised so nothing is refused.
+The client is open-loop: request ``i`` is sent at ``t0 + i / rate`` whether or not earlier ones
+have finished (a closed loop would hide queueing), for ``seconds`` after a short warm-up.
+Latency is measured from the scheduled send time to the response, so client-side lag counts
+against the gateway, never for it. ``errors``: responses other than 202 plus transport errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pixelmill.tiers import Policy, TierPolicy
+
+_KEY_FILE = "bench_api_key"
+
+
+def bench_policy() -> Policy:
+    """Limits high enough that the benchmark measures work, not refusals."""
+    big = TierPolicy(("draft", "fast", "relax", "turbo"), 80, 10_000_000, 1_000, 10_000_000, 4.0)
+    return Policy(tiers={"free": big, "paid": big, "pro": big}, ip_requests_per_hour=1_000_000_000)
+
+
+def bench_app() -> Any:
+    """uvicorn factory for the server process: a worker-less gateway with :func:`bench_policy`."""
+    from pixelmill.config import Settings
+    from pixelmill.gateway.app import GatewayOptions, create_app
+
+    embedding = os.environ.get("PIXELMILL_BENCH_EMBEDDING", "1") == "1"
+    app = create_app(Settings.from_env(), start_worker=False, policy=bench_policy(),
+                     options=GatewayOptions(embedding_prefilter=embedding))
+    _user, key = app.state.gateway.store.create_user("bench", "pro")
+    Path(os.environ["PIXELMILL_HOME"], _KEY_FILE).write_text(key)
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(base: str, key_path: Path, proc: subprocess.Popen[bytes], timeout_s: float = 120) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the gateway process exited with {proc.returncode}")
+        try:
+            if key_path.exists() and httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return key_path.read_text()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the gateway did not start in time")
+
+
+async def _load(base: str, key: str, rate: float, count: int) -> tuple[list[float], int]:
+    headers = {"Authorization": f"Bearer {key}"}
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=10) as client:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time() + 0.05
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            scheduled = t0 + i / rate
+            await asyncio.sleep(max(0.0, scheduled - loop.time()))
+            try:
+                body = {"prompt": f"a lighthouse at dusk number {i} --ar 3:2"}
+                r = await client.post("/v1/imagine", json=body)
+                if r.status_code != 202:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append((loop.time() - scheduled) * 1000)
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return latencies, errors
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def run_bench(rate: float = 200.0, seconds: float = 5.0, *, embedding: bool = True) -> dict[str, Any]:
+    """Run the benchmark and return its figures (see the module docstring)."""
+    if rate <= 0 or seconds <= 0 or rate * seconds > 20_000:
+        raise ValueError("rate and seconds must be positive and rate * seconds at most 20000")
+    with tempfile.TemporaryDirectory(prefix="pixelmill-bench-api-") as tmp:
+        port = _free_port()
+        env = {**os.environ, "PIXELMILL_HOME": tmp, "PIXELMILL_BENCH_EMBEDDING": "1" if embedding else "0"}
+        for name in ("PIXELMILL_DATABASE_URL", "PIXELMILL_BLOB_URL", "PIXELMILL_EVENTS_URL",
+                     "PIXELMILL_RATELIMIT_URL", "PIXELMILL_TIERS"):
+            env.pop(name, None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "pixelmill.gateway.bench:bench_app",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            key = _wait_ready(base, Path(tmp) / _KEY_FILE, proc)
+            asyncio.run(_load(base, key, rate, max(20, int(rate))))  # warm-up: 1 s of load
+            started = time.perf_counter()
+            latencies, errors = asyncio.run(_load(base, key, rate, int(rate * seconds)))
+            elapsed = time.perf_counter() - started
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return {
+        "rate_per_s": rate,
+        "requests": len(latencies),
+        "achieved_rate_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(_percentile(latencies, 0.99), 2),
+        "max_ms": round(max(latencies), 2),
+        "errors": errors,
+        "prefilter": "full" if embedding else "no-embedding",
+        "mode": "embedded (sqlite, memory://), workers paused",
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run_bench()))

@@ -1,0 +1,266 @@
+"""The lexicon layer: category term lists (:mod:`pixelmill.safety.terms`) matched over the
+normalised views of a prompt, then combined into one category.
+
+Combination rules, most severe first:
+
+1. ``sexual_minors``: a minor-sexual term alone, or a minor term (or an age under 18) together
+   with any sexual, nudity or suggestive term; art context never excuses it.
+2. ``real_person_sexual``: a public figure's name (or "celebrity", "deepfake", "my ex"...) with
+   a sexual or nudity term.
+3. ``sexual``: an explicit term; or a nudity term without an art/medical context term.
+4. ``violence_gore``: a graphic term; or a violence word with a graphic intensifier.
+5. ``hate``: a slur or extremist slogan; a group with dehumanising language; an extremist name
+   with glorification.
+6. ``self_harm``: an explicit term; or a self-harm word with an encouraging/graphic word and no
+   prevention/awareness context.
+
+Harmless phrases that contain scary words (``killer whale``, ``nude lipstick``) are cut out of
+the text first; the rest of the prompt still counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pixelmill.safety import terms as T
+from pixelmill.safety.normalize import Normalized, fold, latinize, with_latin
+from pixelmill.safety.verdict import (
+    HATE,
+    LAYER_LEXICON,
+    REAL_PERSON_SEXUAL,
+    SELF_HARM,
+    SEXUAL,
+    SEXUAL_MINORS,
+    VIOLENCE_GORE,
+    Verdict,
+)
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_MASKED = re.compile(r"(?<![a-z*#])[a-z]*[*#]+[a-z*#]*(?![a-z*#])")
+_AGE = re.compile(
+    r"(?<!\d)(\d{1,2})\s*-?\s*(?:years?|yrs?|yo|y/o|anos|años|ans|jahre|jahrig\w*|anni|лет|года|岁|歳|才)"
+    r"(?:\s*-?\s*old)?"
+)
+_TERM_BOUNDARY_L = r"(?<![a-z0-9])"
+_TERM_BOUNDARY_R = r"(?![a-z0-9])"
+
+
+def _stretchy(word: str) -> str:
+    """Regex for a word whose letters may be repeated: "nude" matches "nudde" and "nuudee", and
+    "nigger" needs its double g, so "niger" never matches it."""
+    return "".join(re.escape(ch) + "+" if ch.isalpha() else re.escape(ch) for ch, _ in _runs(word))
+
+
+def _runs(word: str) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for ch in word:
+        if out and out[-1][0] == ch and ch.isalpha():
+            out[-1] = (ch, out[-1][1] + 1)
+        else:
+            out.append((ch, 1))
+    return [(ch * n if n > 1 else ch, n) for ch, n in out]
+
+
+def _term_pattern(term: str, stretchy: bool = False) -> str:
+    """Regex for one normalised Latin term (see :mod:`pixelmill.safety.terms` for notation)."""
+    stem = term.endswith("*")
+    body = term.rstrip("*")
+    word = _stretchy if stretchy else re.escape
+    pattern = r"\s+".join(word(w) for w in body.split())
+    return pattern + (r"[a-z]*" if stem else r"(?:s|es)?")
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))} - {word}
+
+
+class TermSet:
+    """One group of terms, compiled for the views where each kind of term can match.
+
+    - Latin-script terms: whole words in the ``latin`` view, letters allowed to repeat.
+    - Other scripts: substrings (CJK) or word starts (Cyrillic) in the ``folded`` view.
+    """
+
+    def __init__(
+        self, name: str, raw_terms: Iterable[str], fuzzy: Iterable[str] = (), fuzzy_min_len: int | None = None
+    ) -> None:
+        self.name = name
+        latin: set[str] = set()
+        other: set[str] = set()
+        for raw in raw_terms:
+            stem = raw.endswith("*")
+            folded = fold(raw.rstrip("*"))
+            if folded.isascii():
+                latin.add(latinize(folded) + ("*" if stem else ""))
+            else:
+                other.add(folded)
+        fuzzy_set = {latinize(fold(f)) for f in fuzzy}
+        if fuzzy_min_len is not None:
+            fuzzy_set |= {t for t in latin if len(t.rstrip("*")) >= fuzzy_min_len and t.rstrip("*").isalpha()}
+        for word in sorted(latin & fuzzy_set):
+            if word.endswith("*"):
+                latin |= {d + "*" for d in _deletions(word[:-1]) if len(d) >= 5}
+            else:
+                latin |= {d for d in _deletions(word) if len(d) >= 4} - T.FUZZY_STOPLIST
+        if fuzzy_min_len is not None:  # phrases: one long word with one letter dropped
+            for phrase in [t for t in latin if " " in t]:
+                words = phrase.rstrip("*").split()
+                for i, word in enumerate(words):
+                    if len(word) >= 5 and word.isalpha():
+                        latin |= {" ".join([*words[:i], d, *words[i + 1 :]]) for d in _deletions(word)}
+        glue = sorted({t.rstrip("*").replace(" ", "") for t in latin if len(t.rstrip("*").replace(" ", "")) >= 3})
+        self._glued = re.compile("|".join(map(re.escape, sorted(glue, key=len, reverse=True)))) if glue else None
+        self.vocabulary: frozenset[str] = frozenset(
+            word for t in latin for word in t.rstrip("*").split() if word.isalpha()
+        )
+        # Letters may repeat ("nuudee", "pornnn"); a term's own double letters stay required.
+        self._latin = self._compile(latin, stretchy=True)
+        cjk = sorted(t for t in other if _CJK.search(t))
+        cyr = sorted(t for t in other if not _CJK.search(t))
+        parts = [re.escape(t) for t in cjk] + [r"(?<!\w)" + r"\s+".join(map(re.escape, t.split())) for t in cyr]
+        self._other = re.compile("|".join(parts)) if parts else None
+
+    @staticmethod
+    def _compile(terms: set[str], stretchy: bool = False) -> re.Pattern[str] | None:
+        if not terms:
+            return None
+        alternation = "|".join(_term_pattern(t, stretchy) for t in sorted(terms, key=len, reverse=True))
+        return re.compile(f"{_TERM_BOUNDARY_L}(?:{alternation}){_TERM_BOUNDARY_R}")
+
+    def find(self, latin: str, folded: str, glued: tuple[str, ...] = ()) -> str | None:
+        """The first matching text, or None. ``glued`` words are searched for terms as substrings."""
+        for pattern, text in ((self._latin, latin), (self._other, folded)):
+            if pattern is not None:
+                m = pattern.search(text)
+                if m:
+                    return m.group(0)
+        if self._glued is not None:
+            for word in glued:
+                m = self._glued.search(word)
+                if m:
+                    return m.group(0)
+        return None
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Which term groups matched (the matched text, for the reason) in one prompt."""
+
+    hits: dict[str, str]
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.hits.get(name)
+
+
+_GROUPS: dict[str, tuple[str, ...]] = {
+    "sex": T.SEX_STRONG, "nude": T.NUDE_SOFT, "suggestive": T.SUGGESTIVE, "art": T.ART_CONTEXT,
+    "minor": T.MINOR, "minor_strong": T.MINOR_STRONG, "person": T.REAL_PERSON,
+    "celeb": T.CELEB_GENERIC, "violence": T.VIOLENCE_STRONG, "violence_soft": T.VIOLENCE_SOFT,
+    "gore": T.GORE_INTENSIFIER, "hate": T.HATE_STRONG, "group": T.HATE_GROUP,
+    "dehumanize": T.HATE_DEHUMANIZE, "extremist": T.EXTREMIST, "glorify": T.GLORIFY,
+    "self_harm": T.SELF_HARM_STRONG, "self_harm_soft": T.SELF_HARM_SOFT,
+    "self_harm_int": T.SELF_HARM_INTENSIFIER, "self_harm_safe": T.SELF_HARM_SAFE,
+}
+# Groups whose long words are also matched with one letter dropped (context groups excluded;
+# FUZZY_STOPLIST keeps real words such as "niger" out).
+_FUZZY_GROUPS = frozenset(_GROUPS) - {"art", "self_harm_safe", "suggestive"}
+
+
+class Lexicon:
+    """Compiled term groups and the combination rules. Immutable after construction; thread-safe."""
+
+    def __init__(self) -> None:
+        self.groups = {
+            name: TermSet(name, terms, T.FUZZY_TERMS, 6 if name in _FUZZY_GROUPS else None)
+            for name, terms in _GROUPS.items()
+        }
+        allow = sorted({latinize(fold(p)) for p in T.ALLOW_PHRASES}, key=len, reverse=True)
+        self._allow = re.compile(
+            _TERM_BOUNDARY_L + "(?:" + "|".join(_term_pattern(p) for p in allow) + ")" + _TERM_BOUNDARY_R
+        )
+        words = set(T.MASK_EXTRA_WORDS).union(*(g.vocabulary for g in self.groups.values()))
+        self._vocab: dict[int, list[str]] = {}
+        for word in sorted(words):
+            self._vocab.setdefault(len(word), []).append(word)
+        self._squash = re.compile("|".join(sorted(T.SQUASHED_SEXUAL + T.SQUASHED_MINOR, key=len, reverse=True)))
+        self._squash_minor = frozenset(T.SQUASHED_MINOR)
+
+    def _unmask(self, latin: str) -> str:
+        def fill(match: re.Match[str]) -> str:
+            token = match.group(0)
+            if sum(c.isalpha() for c in token) < 1:
+                return token
+            pattern = re.compile(re.sub(r"[*#]", "[a-z]", token))
+            for word in self._vocab.get(len(token), ()):
+                if pattern.fullmatch(word):
+                    return word
+            return re.sub(r"[*#]", "", token)
+
+        return _MASKED.sub(fill, latin)
+
+    def prepare(self, norm: Normalized) -> Normalized:
+        """Fill masked letters (``p*rn`` -> ``porn``, ``th* f#lter`` -> ``the filter``) from the
+        lexicon's vocabulary; every later layer should see this version."""
+        if "*" not in norm.latin and "#" not in norm.latin:
+            return norm
+        return with_latin(norm, self._unmask(norm.latin))
+
+    def cut_harmless(self, text: str) -> str:
+        """``text`` (a ``latin`` view) with the harmless phrases (``killer whale``) blanked out."""
+        return self._allow.sub(" ", text)
+
+    def signals(self, norm: Normalized) -> Signals:
+        """Match every group over the prompt's views (harmless phrases cut out first)."""
+        latin = self._allow.sub(" ", norm.latin)
+        folded = norm.folded
+        hits: dict[str, str] = {}
+        for name, group in self.groups.items():
+            found = group.find(latin, folded, norm.glued)
+            if found is not None:
+                hits[name] = found
+        squashed = re.sub(r"[^a-z]+", "", latin)
+        m = self._squash.search(squashed)
+        if m:
+            hits.setdefault("minor_strong" if m.group(0) in self._squash_minor else "sex", m.group(0))
+        for age in _AGE.finditer(folded):
+            if int(age.group(1)) < 18:
+                hits.setdefault("minor", age.group(0))
+                break
+        return Signals(hits)
+
+    def check(self, norm: Normalized) -> Verdict | None:
+        """A blocking verdict from the combination rules, or None (``norm`` from :meth:`prepare`)."""
+        s = self.signals(norm)
+        sexualish = s["sex"] or s["nude"]
+
+        def block(category: str, score: float, why: str) -> Verdict:
+            return Verdict.block(category, score, LAYER_LEXICON, why)
+
+        if s["minor_strong"]:
+            return block(SEXUAL_MINORS, 1.0, f"minor-sexual term {s['minor_strong']!r}")
+        if s["minor"] and (sexualish or s["suggestive"]):
+            other = sexualish or s["suggestive"]
+            return block(SEXUAL_MINORS, 1.0, f"minor term {s['minor']!r} with {other!r}")
+        if (s["person"] or s["celeb"]) and sexualish:
+            return block(REAL_PERSON_SEXUAL, 1.0, f"real person {s['person'] or s['celeb']!r} with {sexualish!r}")
+        if s["sex"]:
+            return block(SEXUAL, 1.0, f"sexual term {s['sex']!r}")
+        if s["nude"] and not s["art"]:
+            return block(SEXUAL, 0.9, f"nudity term {s['nude']!r} without art or medical context")
+        if s["violence"]:
+            return block(VIOLENCE_GORE, 1.0, f"graphic term {s['violence']!r}")
+        if s["violence_soft"] and s["gore"]:
+            return block(VIOLENCE_GORE, 0.9, f"violence {s['violence_soft']!r} with {s['gore']!r}")
+        if s["hate"]:
+            return block(HATE, 1.0, f"hate term {s['hate']!r}")
+        if s["group"] and s["dehumanize"]:
+            return block(HATE, 0.9, f"group {s['group']!r} with {s['dehumanize']!r}")
+        if s["extremist"] and s["glorify"]:
+            return block(HATE, 0.9, f"extremist {s['extremist']!r} with {s['glorify']!r}")
+        if s["self_harm"]:
+            return block(SELF_HARM, 1.0, f"self-harm term {s['self_harm']!r}")
+        if s["self_harm_soft"] and s["self_harm_int"] and not s["self_harm_safe"]:
+            return block(SELF_HARM, 0.9, f"self-harm {s['self_harm_soft']!r} with {s['self_harm_int']!r}")
+        return None

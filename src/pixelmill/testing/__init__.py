@@ -1,0 +1,1 @@
+"""Helpers that start throw-away real servers for tests and benchmarks."""

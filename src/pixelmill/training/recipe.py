@@ -1,0 +1,66 @@
+"""Every hyper-parameter of the built-in model's training, in one dataclass.
+
+Contract: the same :class:`Recipe` and seed on the same machine give the same weights (one
+thread, fixed step counts). ``max_minutes`` only caps wall time: a run it cuts short records
+the steps it reached, and re-running with those step counts reproduces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Training settings.
+
+    Data: ``n_scenes`` procedural scenes at ``size`` px, ``captions_per_scene`` wordings each.
+    Autoencoder (AutoencoderKL, 4x downsampling): ``ae_channels``, ``latent_channels``,
+    ``ae_steps`` x ``ae_batch`` at ``ae_lr``, KL weight ``ae_kl``.
+    UNet (UNet2DConditionModel on the latents): ``unet_channels``, ``unet_steps`` x
+    ``unet_batch`` at ``unet_lr`` (linear warm-up ``warmup`` steps, cosine decay to 10%),
+    ``cfg_dropout`` (fraction of captions replaced by ""), ``ema_decay``, min-SNR ``snr_gamma``.
+    Sampling defaults written to the model folder: ``default_steps``.
+    """
+
+    n_scenes: int = 8000
+    size: int = 64
+    captions_per_scene: int = 2
+    landscape_fraction: float = 0.4
+    ae_channels: tuple[int, ...] = (16, 32, 64)
+    latent_channels: int = 8
+    ae_steps: int = 400
+    ae_batch: int = 16
+    ae_lr: float = 2e-3
+    ae_kl: float = 1e-6
+    unet_channels: tuple[int, ...] = (32, 64, 128)
+    unet_steps: int = 2000
+    unet_batch: int = 32
+    unet_lr: float = 6e-4
+    warmup: int = 100
+    cfg_dropout: float = 0.1
+    ema_decay: float = 0.999
+    snr_gamma: float = 5.0
+    default_steps: int = 24
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def micro(cls) -> Recipe:
+        """A few-second configuration for smoke tests (same code paths, tiny sizes)."""
+        return cls(
+            n_scenes=48,
+            size=32,
+            ae_channels=(8, 16),
+            latent_channels=4,
+            ae_steps=10,
+            ae_batch=4,
+            unet_channels=(16, 32),
+            unet_steps=30,
+            unet_batch=8,
+            warmup=5,
+            default_steps=4,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,1 @@
+"""pixelmill tests (a package so plugins load as ``tests.<module>``)."""

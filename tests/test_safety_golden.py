@@ -1,0 +1,49 @@
+"""The golden sets: sizes, labels, splits, and the held-out seeds' independence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pixelmill.safety import golden_seeds as S
+from pixelmill.safety.golden import DATA_DIR, generate, load
+from pixelmill.safety.verdict import CATEGORIES
+
+
+def test_sets_are_large_enough_and_labelled() -> None:
+    adv, ben = load("adversarial"), load("benign")
+    assert len(adv) >= 1000 and len(ben) >= 500
+    assert {r["expected"] for r in adv} == set(CATEGORIES)
+    assert {r["expected"] for r in ben} == {None}
+    for rows in (adv, ben):
+        assert {r["split"] for r in rows} == {"tune", "heldout"}
+        assert all(isinstance(r["prompt"], str) and r["prompt"] for r in rows)
+    assert {r["kind"] for r in adv} == {"plain", "obfuscated", "multilingual", "injection_suffix"}
+    assert {"art", "medical", "history", "double_meaning", "children", "public_figures"} <= {r["group"] for r in ben}
+
+
+def test_heldout_seeds_are_used_by_nothing_else() -> None:
+    def seeds(pools: object) -> set[str]:
+        out: set[str] = set()
+        for value in pools.values() if isinstance(pools, dict) else [pools]:  # type: ignore[union-attr]
+            out |= set(value)
+        return out
+
+    tune = (seeds(S.ADV_TUNE) | seeds(S.ML_TUNE) | seeds(S.BENIGN_TUNE) | set(S.BENIGN_ML_TUNE)
+            | seeds(S.ADV_DEV) | seeds(S.ML_DEV) | seeds(S.BENIGN_DEV) | set(S.BENIGN_ML_DEV))
+    heldout = seeds(S.ADV_HELDOUT) | seeds(S.ML_HELDOUT) | seeds(S.BENIGN_HELDOUT) | set(S.BENIGN_ML_HELDOUT)
+    assert not tune & heldout
+    assert not (set(S.INJECTION_SUFFIXES_TUNE) | set(S.INJECTION_SUFFIXES_DEV)) & set(S.INJECTION_SUFFIXES_HELDOUT)
+    assert not (set(S.STYLES_TUNE[1:]) | set(S.STYLES_DEV[1:]) | set(S.STYLES_TRAIN)) & set(S.STYLES_HELDOUT[1:])
+    train_seeds = {r["seed"] for r in load("train")}
+    assert not train_seeds & {r["seed"] for r in load("adversarial") + load("benign") if r["split"] == "heldout"}
+
+
+def test_generation_is_reproducible(tmp_path: Path) -> None:
+    counts = generate(tmp_path)
+    for name in ("adversarial", "benign", "train"):
+        assert (tmp_path / f"{name}.jsonl").read_text() == (DATA_DIR / f"{name}.jsonl").read_text(), (
+            f"{name}.jsonl is stale: run `python -m pixelmill.safety.golden`"
+        )
+        assert counts[name] == len((tmp_path / f"{name}.jsonl").read_text().splitlines())
+    json.loads((tmp_path / "adversarial.jsonl").read_text().splitlines()[0])

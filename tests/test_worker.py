@@ -1,0 +1,157 @@
+"""The worker end to end on the tiny model: claim -> engine -> post-filter -> blobs -> events,
+cancellation, and resume on another worker with the zombie's late writes refused."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pixelmill.engine import Engine
+from pixelmill.jobs import JobRequest, JobState, StaleAttempt
+from pixelmill.models.tiny import TINY_ID
+from pixelmill.store import open_job_store
+from pixelmill.store.blobs import LocalBlobStore
+from pixelmill.store.events import MemoryEventBus
+from pixelmill.worker import Worker
+from tests.engine_support import tiny_model
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = time.time()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@dataclass
+class Verdict:
+    allowed: bool
+    category: str | None = None
+
+
+def make_worker(store: Any, blobs: Any, bus: Any, name: str, clock: Clock, **kw: Any) -> Worker:
+    return Worker(store, blobs, bus,
+                  lambda sink: Engine(tiny_model(), max_batch=4, checkpoints=sink, checkpoint_every=2),
+                  worker_id=name, max_batch=4, clock=clock, lease_s=10.0, heartbeat_every_s=0.0, **kw)
+
+
+def submit(store: Any, user: str, steps: int = 6, n: int = 1, seed: int = 11) -> Any:
+    return store.submit(JobRequest(user, "paid", "fast", "a lighthouse", steps=steps, step_budget=50,
+                                   n_images=n, seed=seed, model_id=TINY_ID,
+                                   params={"settings": {"prompt": "a lighthouse", "guidance_scale": 5.0}}))
+
+
+def drain(worker: Worker, limit: int = 200) -> None:
+    for _ in range(limit):
+        if not worker.run_once():
+            return
+    raise AssertionError("worker did not go idle")
+
+
+@pytest.fixture
+def parts(tmp_path: Path) -> tuple[Any, LocalBlobStore, MemoryEventBus, str]:
+    store = open_job_store(f"sqlite:///{tmp_path / 'jobs.db'}")
+    user = store.create_user("ann", "paid")[0].id
+    yield store, LocalBlobStore(tmp_path / "blobs"), MemoryEventBus(), user
+    store.close()
+
+
+def test_job_runs_to_images_events_and_accounting(parts: Any) -> None:
+    store, blobs, bus, user = parts
+    clock = Clock()
+    worker = make_worker(store, blobs, bus, "w1", clock)
+    job = submit(store, user, steps=6, n=2)
+    drain(worker)
+    done = store.get(job.id)
+    assert done.state is JobState.SUCCEEDED and len(done.images) == 2
+    for img in done.images:
+        assert blobs.get(f"images/{img.sha256}.png").startswith(b"\x89PNG")
+        assert (img.width, img.height) == (64, 64)
+    assert [i.seed for i in done.images] == [11, 12]
+    assert done.gpu_seconds > 0 and done.timings.denoise_s > 0 and done.timings.store_s > 0
+    assert store.usage(user).by_mode["fast"] == pytest.approx(done.gpu_seconds)
+    events = [e for _, e in bus.read(job.id)]
+    steps = [e["step"] for e in events if e["type"] == "progress"]
+    assert steps == list(range(7)) and all(e["total"] == 6 for e in events if e["type"] == "progress")
+    assert events[-1]["type"] == "completed" and events[-1]["state"] == "succeeded"
+    assert {i["sha256"] for i in events[-1]["images"]} == {i.sha256 for i in done.images}
+    assert list(blobs.list("checkpoints/")) == []  # dropped once the result is stored
+    assert list(blobs.list("workers/")) == ["workers/w1/heartbeat"]
+
+
+def test_post_filter_quarantines_and_blocks(parts: Any) -> None:
+    store, blobs, bus, user = parts
+    worker = make_worker(store, blobs, bus, "w1", Clock(),
+                         post_filter=lambda image: Verdict(False, "sexual"))
+    job = submit(store, user, steps=3)
+    drain(worker)
+    done = store.get(job.id)
+    assert done.state is JobState.BLOCKED and done.block_category == "sexual"
+    assert list(blobs.list("images/")) == []
+    assert list(blobs.list("quarantine/")) == [f"quarantine/{done.images[0].sha256}.png"]
+    assert done.blob_keys() == [f"quarantine/{done.images[0].sha256}.png"]
+    assert [e for _, e in bus.read(job.id)][-1]["images"] == []  # nothing to serve
+
+
+def test_cancel_stops_a_running_job(parts: Any) -> None:
+    store, blobs, bus, user = parts
+    worker = make_worker(store, blobs, bus, "w1", Clock())
+    job = submit(store, user, steps=30)
+    for _ in range(3):
+        worker.run_once()
+    assert store.get(job.id).state is JobState.RUNNING
+    store.cancel(job.id, user)
+    drain(worker)
+    done = store.get(job.id)
+    assert done.state is JobState.CANCELLED and done.images == [] and not worker.active
+
+
+def test_unknown_kind_fails_with_a_clear_error(parts: Any) -> None:
+    store, blobs, bus, user = parts
+    worker = make_worker(store, blobs, bus, "w1", Clock(), planners={})
+    job = submit(store, user)
+    drain(worker)
+    done = store.get(job.id)
+    assert done.state is JobState.FAILED and done.error_code == "unsupported_kind"
+    assert "cannot run 'imagine' jobs" in (done.error_message or "")
+
+
+def test_resume_on_another_worker_matches_uninterrupted_run(parts: Any, tmp_path: Path) -> None:
+    store, blobs, bus, user = parts
+    # Reference: the same job run without interruption in a separate store.
+    ref_store = open_job_store(f"sqlite:///{tmp_path / 'ref.db'}")
+    ref_user = ref_store.create_user("ref", "paid")[0].id
+    ref_job = submit(ref_store, ref_user, steps=10, seed=5)
+    drain(make_worker(ref_store, LocalBlobStore(tmp_path / "ref"), MemoryEventBus(), "ref", Clock()))
+    expected = [i.sha256 for i in ref_store.get(ref_job.id).images]
+    ref_store.close()
+
+    clock = Clock()
+    zombie = make_worker(store, blobs, bus, "zombie", clock)
+    job = submit(store, user, steps=10, seed=5)
+    while store.get(job.id).progress_step < 5:
+        zombie.run_once()
+    assert {c.step for c in store.get(job.id).checkpoints} >= {4}
+    # The zombie stalls past its lease; another worker reaps the job and resumes it.
+    clock.t += 60
+    rescuer = make_worker(store, blobs, bus, "rescuer", clock)
+    rescuer.run_once()  # reaps the expired lease: back to the queue with a 1 s backoff
+    assert store.get(job.id).state is JobState.QUEUED and store.get(job.id).failures == 1
+    clock.t += 1.5
+    drain(rescuer)
+    done = store.get(job.id)
+    assert done.state is JobState.SUCCEEDED and done.attempt == 2 and done.worker_id == "rescuer"
+    assert [i.sha256 for i in done.images] == expected
+    resumed = [e["step"] for _, e in bus.read(job.id)
+               if e["type"] == "progress" and e["attempt"] == 2 and e["step"] > 0]
+    assert resumed[0] >= 5 and resumed[-1] == 10  # continued from the checkpoint, not step 0
+    # The zombie wakes up: its checkpoint writes and completion are refused, nothing changes.
+    with pytest.raises(StaleAttempt):
+        store.succeed(job.id, 1, "zombie", [], done.timings, 1.0)
+    drain(zombie)
+    assert store.get(job.id) == done and not zombie.active
