@@ -4,9 +4,10 @@
 
 Data: ``data/train.jsonl`` (made by ``python -m pixelmill.safety.golden`` from the TUNE seeds
 and training-only extras) trains a multinomial logistic regression on MiniLM embeddings.
-Per-category thresholds come from grouped 5-fold cross-validation over seed phrases: the 99.5th
-percentile of the out-of-fold probability that benign rows get for the category, plus a margin,
-clipped to [0.7, 0.97]. The golden sets' ``heldout`` split is not read here; the ``tune`` split
+Per-category thresholds come from grouped 5-fold cross-validation over seed phrases: the
+(1 - 0.5%/7) quantile of the out-of-fold probability that benign rows get for the category (a
+0.5% false-positive budget for the whole layer, split across the seven categories), plus a
+margin, clipped to [0.7, 0.97]. The golden sets' ``heldout`` split is not read here; the ``tune`` split
 is only scored for the summary. The ``heldout`` split is
 not read here. Deterministic (fixed torch seed). Prints a JSON summary.
 """
@@ -27,7 +28,8 @@ from pixelmill.safety.verdict import CATEGORIES
 MARGIN = 0.05
 FLOOR = 0.7
 CEILING = 0.97
-QUANTILE = 0.995
+FP_BUDGET = 0.005  # share of benign prompts the embedding layer may block, all categories together
+QUANTILE = 1 - FP_BUDGET / len(CATEGORIES)
 FOLDS = 5
 EPOCHS = 300
 WEIGHT_DECAY = 1e-3
@@ -80,29 +82,43 @@ def main() -> None:
     benign_rows = (y == 0).numpy()
     thresholds = {
         c: float(min(CEILING, max(FLOOR, float(np.quantile(oof[benign_rows, i], QUANTILE)) + MARGIN)))
-        for i, c in enumerate(classes) if i > 0
+        for i, c in enumerate(classes)
+        if i > 0
     }
     weight, bias = fit_head(x, y, weights)
     head = Head(weight, bias, classes, thresholds)
     head.save(HEAD_PATH)
     oof_blocks = head.decide(oof)
-    latin = [r for r in load("adversarial") + load("benign")
-             if r["split"] == "tune" and is_latin_script(normalize(str(r["prompt"])))]
+    latin = [
+        r
+        for r in load("adversarial") + load("benign")
+        if r["split"] == "tune" and is_latin_script(normalize(str(r["prompt"])))
+    ]
     adv_tune = [r for r in latin if r["expected"] is not None]
     benign_tune = [str(r["prompt"]) for r in latin if r["expected"] is None]
     pb = head.probabilities(embed(encoder, lexicon, benign_tune))
     pa = head.probabilities(embed(encoder, lexicon, [str(r["prompt"]) for r in adv_tune]))
     caught = sum(not v.allowed for v in head.decide(pa))
-    print(json.dumps({
-        "train_rows": len(train), "thresholds": thresholds,
-        "cv_recall_embedding_only": round(
-            sum(not v.allowed for v, b in zip(oof_blocks, benign_rows, strict=True) if not b)
-            / int((~benign_rows).sum()), 4),
-        "cv_benign_fp_embedding_only": sum(not v.allowed for v, b in zip(oof_blocks, benign_rows, strict=True) if b),
-        "tune_adversarial_recall_embedding_only": round(caught / len(adv_tune), 4),
-        "tune_benign_fp_embedding_only": sum(not v.allowed for v in head.decide(pb)),
-        "head_bytes": HEAD_PATH.stat().st_size,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "train_rows": len(train),
+                "thresholds": thresholds,
+                "cv_recall_embedding_only": round(
+                    sum(not v.allowed for v, b in zip(oof_blocks, benign_rows, strict=True) if not b)
+                    / int((~benign_rows).sum()),
+                    4,
+                ),
+                "cv_benign_fp_embedding_only": sum(
+                    not v.allowed for v, b in zip(oof_blocks, benign_rows, strict=True) if b
+                ),
+                "tune_adversarial_recall_embedding_only": round(caught / len(adv_tune), 4),
+                "tune_benign_fp_embedding_only": sum(not v.allowed for v in head.decide(pb)),
+                "head_bytes": HEAD_PATH.stat().st_size,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

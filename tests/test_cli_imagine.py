@@ -52,10 +52,17 @@ def test_imagine_default_model_works_without_download(tmp_path) -> None:
 
 
 def test_bad_prompt_exits_2_with_the_parser_message(tmp_path) -> None:
-    proc = imagine("a cat --chaos 500", "--out", str(tmp_path / "o"), home=str(tmp_path))
-    assert proc.returncode == 2
-    assert "chaos" in proc.stderr and "100" in proc.stderr
+    result = CliRunner().invoke(main, ["imagine", "a cat --chaos 500", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "chaos" in result.stderr and "100" in result.stderr
     assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_a_folder_that_is_not_a_model_exits_2(tmp_path) -> None:
+    args = ["imagine", "a cat", "--out", str(tmp_path / "o"), "--model", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2  # an uncaught load error would exit 1 with a traceback
+    assert "model_index.json is missing" in result.stderr
 
 
 def test_models_make_tiny(tmp_path) -> None:

@@ -203,7 +203,7 @@ def test_masked_denoising_keeps_unmasked_pixels() -> None:
 
 def test_bad_requests_are_refused_with_the_field_named() -> None:
     engine = Engine(tiny_model(), max_batch=4)
-    with pytest.raises(RequestError, match="width: must be a positive multiple of 16"):
+    with pytest.raises(RequestError, match="width: must be a positive multiple of 16 up to 4096"):
         engine.submit(request("a", width=60))
     with pytest.raises(RequestError, match="do not fit the batch of 4"):
         engine.submit(request("a", seeds=[1, 2, 3, 4, 5]))
@@ -224,3 +224,16 @@ def test_prompt_weights_mix_embeddings() -> None:
     mixed = run_alone(request("w3", prompt_weights=[("a red cube", 1.0), ("a blue ball", 1.0)]))
     assert np.abs(only_x - x).max() <= 1
     assert not np.array_equal(mixed, x)
+
+
+def test_bench_prints_every_policy_and_the_overheads() -> None:
+    from pixelmill.engine.bench import bench_engine
+
+    result = bench_engine(tiny_model(), n_jobs=2, max_batch=4, short_fraction=0.0, seed=1)
+    assert set(result["policies"]) == {"sequential", "static", "continuous"}
+    for figures in result["policies"].values():
+        assert figures["images_per_s"] > 0
+        assert set(figures["p95_latency_s"]) == {"short", "long"}  # short: none in this run
+    assert result["raw_model_images_per_s"] > 0
+    assert isinstance(result["checkpoint_overhead"], float)
+    assert 0 < result["checkpoint_write_fraction"] < 1

@@ -225,6 +225,7 @@ def test_parse_body_round_trips_and_decodes_mask() -> None:
     ({"action": "vary_subtle", "colour": 1}, "unknown field"),
     ({"action": "vary_region", "mask_png_b64": "%%%"}, "not valid base64"),
     ({"action": "reroll", "prompt": "  "}, "edited prompt"),
+    ({"action": "upscale_subtle", "prompt": "a fox"}, "does not apply to upscale_subtle"),
 ])
 def test_parse_body_errors_say_what_to_fix(body: dict, message: str) -> None:
     with pytest.raises(FollowUpError, match=message):
@@ -290,3 +291,12 @@ def test_worker_plan_of_a_deleted_parent_image_is_a_clear_error() -> None:
     blobs.data.clear()
     with pytest.raises(ValueError, match=r"parent image .* was deleted"):
         fu.plan_followup(job, blobs)
+
+
+def test_gateway_side_never_loads_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, pixelmill.followups, pixelmill.gateway.actions; "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

@@ -238,6 +238,7 @@ def test_pan_keeps_the_untouched_side(env: Env, grid: dict[str, Any], direction:
 def test_reroll_and_remix(env: Env, grid: dict[str, Any]) -> None:
     done = env.run_action(grid["id"], action="reroll", index=0)
     assert done["kind"] == "reroll" and done["prompt"] == PROMPT and done["seed"] != grid["seed"]
+    assert done["step_budget"] == env.gw.policy.tier("pro").step_budget  # the tier's, as for any job
     assert len(done["images"]) == 4
     remix = env.run_action(grid["id"], action="reroll", prompt="a red fox in snow")
     assert remix["kind"] == "remix" and remix["prompt"] == "a red fox in snow"
@@ -288,18 +289,32 @@ def test_refused_followups(env: Env, grid: dict[str, Any]) -> None:
         r = env.action(grid["id"], **body)
         assert r.status_code == status, (body, r.text)
         assert r.json()["error"]["code"] == code, (body, r.text)
+    # an image deleted from the blob store (e.g. by an operator): a clear 404, nothing queued
+    job = env.client.post("/v1/imagine", json={"prompt": PROMPT}, headers=env.alice).json()["id"]
+    done = env.drive(job)
+    env.gw.blobs.delete(f"images/{done['images'][2]['url'].rsplit('/', 1)[-1]}")
+    r = env.action(job, action="vary_subtle", index=2)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "image_not_found"
+    assert env.job(job)["children"] == []
     # a missing (e.g. deleted) job looks the same as another user's
     r = env.action("0" * 32, action="reroll")
     assert r.status_code == 404
 
 
-def test_followup_survives_a_worker_crash(env: Env, grid: dict[str, Any]) -> None:
-    """Worker A runs a vary_region job part way (checkpoints every 2 steps) and dies without a
-    word; its lease expires; worker B resumes it from the checkpoint. The result equals an
-    uninterrupted run of the same job, pixels outside the mask equal the parent, and A's late
-    writes are refused."""
-    rect = [8, 8, 40, 40]
-    r = env.action(grid["id"], action="vary_region", index=1, rects=[rect])
+CRASH_CASES = {
+    "vary_region": {"rects": [[8, 8, 40, 40]]},
+    "zoom_out": {"zoom": 1.5},
+    "upscale_creative": {},
+}
+
+
+@pytest.mark.parametrize("action", list(CRASH_CASES))
+def test_followup_survives_a_worker_crash(env: Env, grid: dict[str, Any], action: str) -> None:
+    """Worker A runs a follow-up part way (checkpoints every 2 steps) and dies without a word; its
+    lease expires; worker B resumes it from the checkpoint. The result equals an uninterrupted
+    run of the same job, the parent's pixels are kept where the action keeps them, and A's late
+    writes change nothing. (tests/test_followups_crash.py does the same with SIGKILLed processes.)"""
+    r = env.action(grid["id"], action=action, index=1, **CRASH_CASES[action])
     assert r.status_code == 202
     job_id = r.json()["id"]
     clock = [1_000_000_000.0]
@@ -318,14 +333,20 @@ def test_followup_survives_a_worker_crash(env: Env, grid: dict[str, Any]) -> Non
     # The same job run uninterrupted (same row, a fresh id) gives the same images.
     fresh = {f.name: getattr(job, f.name) for f in fields(JobRequest) if hasattr(job, f.name)}
     fresh["idempotency_key"] = None
-    twin = env.gw.store.submit(JobRequest(**fresh))
-    twin_done = env.drive(twin.id)
+    twin_done = env.drive(env.gw.store.submit(JobRequest(**fresh)).id)
     parent = parent_pixels(env, grid, 1)
-    mask = fu.mask_from_rects([tuple(rect)], parent.shape[1], parent.shape[0])  # type: ignore[list-item]
+    h, w = parent.shape[:2]
     for mine, ref in zip(done["images"], twin_done["images"], strict=True):
         x, y = env.image(mine["url"]), env.image(ref["url"])
         assert np.abs(x.astype(int) - y.astype(int)).max() <= 2
-        assert np.array_equal(x[~mask], parent[~mask])
+        if action == "vary_region":
+            mask = fu.mask_from_rects([(8, 8, 40, 40)], w, h)
+            assert np.array_equal(x[~mask], parent[~mask])
+        elif action == "zoom_out":
+            x0, y0, x1, y1 = fu.zoom_geometry(w, h, 1.5)
+            assert np.array_equal(x[y0:y1, x0:x1], fu.shrink(parent, x1 - x0, y1 - y0))
+        else:
+            assert x.shape == (2 * h, 2 * w, 3)
     # The zombie wakes up: whatever it writes is refused; the job keeps B's images.
     images_before = [i["url"] for i in env.job(job_id)["images"]]
     for _ in range(50):

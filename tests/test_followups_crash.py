@@ -32,8 +32,8 @@ RECT = (8, 8, 40, 40)
 
 
 def _parent(store: Any, blobs: LocalBlobStore, user: str) -> Any:
-    job = store.submit(JobRequest(user, "pro", "fast", "a red barn", steps=6, step_budget=80, n_images=1, seed=3,
-                                  model_id=TINY_ID, params={"settings": {"prompt": "a red barn"}}))
+    job = store.submit(JobRequest(user, "pro", "fast", "a red barn", steps=6, step_budget=80, n_images=1,
+                                  seed=3, model_id=TINY_ID, params={"settings": {"prompt": "a red barn"}}))
     drain(make_worker(store, blobs, MemoryEventBus(), "parent-maker", Clock()), limit=200)
     done = store.get(job.id)
     assert done.state is JobState.SUCCEEDED
@@ -44,12 +44,13 @@ def _followup(user: str, parent: Any) -> JobRequest:
     """The job the gateway queues for ``vary_region`` of image 0 (see gateway/actions.py)."""
     spec = fu.FollowUp("vary_region", rects=(RECT,))
     img = parent.images[0]
-    return JobRequest(user, "pro", "fast", "a red barn, at night", kind=spec.kind, steps=STEPS, step_budget=80,
-                      n_images=2, seed=42, width=img.width, height=img.height, model_id=TINY_ID,
-                      parent_job_id=parent.id, parent_image_index=0,
+    return JobRequest(user, "pro", "fast", "a red barn, at night", kind=spec.kind, steps=STEPS,
+                      step_budget=80, n_images=2, seed=42, width=img.width, height=img.height,
+                      model_id=TINY_ID, parent_job_id=parent.id, parent_image_index=0,
                       params={"settings": {"prompt": "a red barn, at night", "guidance_scale": 5.0},
                               "followup": spec.to_dict(),
-                              "parent_image": {"sha256": img.sha256, "width": img.width, "height": img.height}})
+                              "parent_image": {"sha256": img.sha256, "width": img.width,
+                                               "height": img.height}})
 
 
 def _wait(what: str, check: Any, timeout_s: float, procs: list[subprocess.Popen[bytes]], logs: Path) -> Any:

@@ -12,6 +12,7 @@ import io
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,18 +87,27 @@ def prefilter(tmp_path_factory: pytest.TempPathFactory) -> PreFilter:
 
 
 def make_api(tmp_path: Path, prefilter: PreFilter, policy: Policy | None = None,
-             **options: Any) -> Iterator[Api]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-                        blob_url=f"file://{tmp_path / 'blobs'}", events_url="memory://")
+             settings: Settings | None = None, **options: Any) -> Iterator[Api]:
+    settings = settings or Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+                                    blob_url=f"file://{tmp_path / 'blobs'}", events_url="memory://")
     app = create_app(settings, start_worker=False, policy=policy or small_policy(), prefilter=prefilter,
                      options=GatewayOptions(**options))
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as client:
         yield Api(server, app.state.gateway, client)
 
 
-@pytest.fixture
-def api(tmp_path: Path, prefilter: PreFilter) -> Iterator[Api]:
-    yield from make_api(tmp_path, prefilter, max_body_bytes=16 * 1024, webhook_base_s=0.05)
+@pytest.fixture(params=["embedded", "distributed"])
+def api(request: pytest.FixtureRequest, tmp_path: Path, prefilter: PreFilter) -> Iterator[Api]:
+    """The same contract on the embedded backends (SQLite, local folder, in-memory events and
+    limits) and on the distributed ones (PostgreSQL, S3, Redis events and Redis rate limits)."""
+    settings = None
+    if request.param == "distributed":
+        settings = Settings(database_url=request.getfixturevalue("pg_url"),
+                            blob_url=f"s3://gw-{uuid.uuid4().hex[:12]}",
+                            s3_endpoint=request.getfixturevalue("s3_endpoint"),
+                            events_url=request.getfixturevalue("redis_url"))
+    yield from make_api(tmp_path, prefilter, settings=settings, max_body_bytes=16 * 1024,
+                        webhook_base_s=0.05)
 
 
 def error_of(r: httpx.Response) -> dict[str, Any]:

@@ -7,6 +7,7 @@ a real server on loopback. The privacy deletion runs last (it revokes the key it
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import httpx
@@ -27,10 +28,19 @@ def _order(op: schemathesis.APIOperation) -> int:
     return 1 if (op.method.upper(), op.path) == ("DELETE", "/v1/me/data") else 0
 
 
-@pytest.mark.parametrize("authenticated", [True, False], ids=["with-key", "anonymous"])
-def test_no_input_causes_a_server_error(tmp_path: Path, authenticated: bool) -> None:
-    settings_ = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-                         blob_url=f"file://{tmp_path / 'b'}")
+@pytest.mark.parametrize(("backend", "authenticated"),
+                         [("embedded", True), ("embedded", False), ("distributed", True)],
+                         ids=["embedded-with-key", "embedded-anonymous", "distributed-with-key"])
+def test_no_input_causes_a_server_error(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
+                                        authenticated: bool) -> None:
+    if backend == "embedded":
+        settings_ = Settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+                             blob_url=f"file://{tmp_path / 'b'}")
+    else:  # PostgreSQL, S3, Redis (events and rate limits)
+        settings_ = Settings(database_url=request.getfixturevalue("pg_url"),
+                             blob_url=f"s3://fuzz-{uuid.uuid4().hex[:12]}",
+                             s3_endpoint=request.getfixturevalue("s3_endpoint"),
+                             events_url=request.getfixturevalue("redis_url"))
     app = create_app(settings_, start_worker=False, policy=Policy(ip_requests_per_hour=1_000_000),
                      prefilter=PreFilter.default(embedding=False))
     gw = app.state.gateway

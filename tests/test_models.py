@@ -56,6 +56,22 @@ def test_guidance_combines_the_doubled_rows() -> None:
         torch.testing.assert_close(got, unet_u + g * (unet_c - unet_u), atol=1e-4, rtol=1e-4)
 
 
+def test_v_and_sample_predictions_are_converted_to_noise(monkeypatch) -> None:
+    m = tiny_model()
+    c = m.encode_prompts([("a cat", 1.0)], "")
+    x = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(3))
+    t, g = torch.tensor([700.0, 100.0]), torch.tensor([1.0, 1.0])
+    raw = m.denoise(x, t, c.cond.expand(2, -1, -1), c.uncond.expand(2, -1, -1), g)  # epsilon model
+    ac = m.schedule.alphas_cumprod
+    a = torch.tensor([ac[700], ac[100]]).view(2, 1, 1, 1).float()
+    monkeypatch.setattr(m, "prediction_type", "v_prediction")
+    got = m.denoise(x, t, c.cond.expand(2, -1, -1), c.uncond.expand(2, -1, -1), g)
+    torch.testing.assert_close(got, a.sqrt() * raw + (1 - a).sqrt() * x, atol=1e-4, rtol=1e-4)
+    monkeypatch.setattr(m, "prediction_type", "sample")
+    got = m.denoise(x, t, c.cond.expand(2, -1, -1), c.uncond.expand(2, -1, -1), g)
+    torch.testing.assert_close(got, (x - a.sqrt() * raw) / (1 - a).sqrt(), atol=1e-4, rtol=1e-4)
+
+
 def test_prompt_parts_mix_by_weight() -> None:
     m = tiny_model()
     a = m.encode_prompts([("red", 1.0)], "").cond
@@ -136,6 +152,9 @@ def test_default_model_is_written_on_demand(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(models, "BUILTIN_DIR", tmp_path / "no-builtin")
     path = models.default_model_path()
     assert path == tmp_path / "models" / "tiny" and (path / "model_index.json").is_file()
+    (path / "model_index.json").write_text('{"pixelmill_tiny_version": 1}')  # a stale copy
+    assert models.default_model_path() == path
+    assert json.loads((path / "model_index.json").read_text())["pixelmill_tiny_version"] == 2
     builtin = tmp_path / "builtin"
     builtin.mkdir()
     (builtin / "model_index.json").write_text("{}")

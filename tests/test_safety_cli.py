@@ -12,16 +12,28 @@ import numpy as np
 from PIL import Image
 
 
-def _cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pixelmill.cli", *args], input=stdin, capture_output=True, text=True,
-        timeout=300, env={**os.environ, **(env or {})},
+        [sys.executable, "-m", "pixelmill.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
     )
 
 
 def test_screen_reads_stdin_and_writes_one_json_line_per_prompt(tmp_path: Path) -> None:
-    result = _cli("safety", "screen", "--no-embedding", "-", stdin="a cat on a sofa\nnude woman on a bed\n\nkiller whale\n",
-                  env={"PIXELMILL_HOME": str(tmp_path)})
+    result = _cli(
+        "safety",
+        "screen",
+        "--no-embedding",
+        "-",
+        stdin="a cat on a sofa\nnude woman on a bed\n\nkiller whale\n",
+        env={"PIXELMILL_HOME": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["prompt"] for r in rows] == ["a cat on a sofa", "nude woman on a bed", "killer whale"]
@@ -69,6 +81,13 @@ def test_eval_safety_prints_the_report() -> None:
     for split in ("tune", "heldout"):
         assert report["adversarial"][split]["n"] > 0 and report["benign"][split]["n"] > 0
     assert set(report["adversarial"]["per_category"]) == {
-        "sexual", "sexual_minors", "violence_gore", "hate", "self_harm", "real_person_sexual", "injection"}
+        "sexual",
+        "sexual_minors",
+        "violence_gore",
+        "hate",
+        "self_harm",
+        "real_person_sexual",
+        "injection",
+    }
     assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p99"]
     assert report["latency_ms"]["rules_only"]["n"] == 30

@@ -19,7 +19,9 @@ def test_sets_are_large_enough_and_labelled() -> None:
         assert {r["split"] for r in rows} == {"tune", "heldout"}
         assert all(isinstance(r["prompt"], str) and r["prompt"] for r in rows)
     assert {r["kind"] for r in adv} == {"plain", "obfuscated", "multilingual", "injection_suffix"}
-    assert {"art", "medical", "history", "double_meaning", "children", "public_figures"} <= {r["group"] for r in ben}
+    assert {"art", "medical", "history", "double_meaning", "children", "public_figures"} <= {
+        r["group"] for r in ben
+    }
 
 
 def test_heldout_seeds_are_used_by_nothing_else() -> None:
@@ -29,14 +31,28 @@ def test_heldout_seeds_are_used_by_nothing_else() -> None:
             out |= set(value)
         return out
 
-    tune = (seeds(S.ADV_TUNE) | seeds(S.ML_TUNE) | seeds(S.BENIGN_TUNE) | set(S.BENIGN_ML_TUNE)
-            | seeds(S.ADV_DEV) | seeds(S.ML_DEV) | seeds(S.BENIGN_DEV) | set(S.BENIGN_ML_DEV))
+    tune = (
+        seeds(S.ADV_TUNE)
+        | seeds(S.ML_TUNE)
+        | seeds(S.BENIGN_TUNE)
+        | set(S.BENIGN_ML_TUNE)
+        | seeds(S.ADV_DEV)
+        | seeds(S.ML_DEV)
+        | seeds(S.BENIGN_DEV)
+        | set(S.BENIGN_ML_DEV)
+    )
     heldout = seeds(S.ADV_HELDOUT) | seeds(S.ML_HELDOUT) | seeds(S.BENIGN_HELDOUT) | set(S.BENIGN_ML_HELDOUT)
     assert not tune & heldout
-    assert not (set(S.INJECTION_SUFFIXES_TUNE) | set(S.INJECTION_SUFFIXES_DEV)) & set(S.INJECTION_SUFFIXES_HELDOUT)
-    assert not (set(S.STYLES_TUNE[1:]) | set(S.STYLES_DEV[1:]) | set(S.STYLES_TRAIN)) & set(S.STYLES_HELDOUT[1:])
+    assert not (set(S.INJECTION_SUFFIXES_TUNE) | set(S.INJECTION_SUFFIXES_DEV)) & set(
+        S.INJECTION_SUFFIXES_HELDOUT
+    )
+    assert not (set(S.STYLES_TUNE[1:]) | set(S.STYLES_DEV[1:]) | set(S.STYLES_TRAIN)) & set(
+        S.STYLES_HELDOUT[1:]
+    )
     train_seeds = {r["seed"] for r in load("train")}
-    assert not train_seeds & {r["seed"] for r in load("adversarial") + load("benign") if r["split"] == "heldout"}
+    assert not train_seeds & {
+        r["seed"] for r in load("adversarial") + load("benign") if r["split"] == "heldout"
+    }
 
 
 def test_generation_is_reproducible(tmp_path: Path) -> None:

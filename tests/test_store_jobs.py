@@ -289,3 +289,41 @@ def test_reopen_keeps_everything(job_store_url: str) -> None:
         assert again.lane_depths()["paid"] == 20
     finally:
         again.close()
+
+
+def test_image_owner_and_job_counts(job_store: JobStore, user: str) -> None:
+    other = job_store.create_user("pat", "paid")[0].id
+    public = job_store.submit(req(other), now=1.0)
+    private = job_store.submit(req(user, private=True), now=2.0)
+    job_store.claim("w", 2, "builtin", now=3.0)
+    shared, secret = JobImage("11" * 32, 64, 64, 0, 0), JobImage("22" * 32, 64, 64, 1, 1)
+    job_store.succeed(private.id, 1, "w", [shared, secret], JobTimings(), 1.0)
+    assert job_store.image_owner(secret.sha256) == (user, True)
+    assert job_store.count_user_jobs(other, ["running"]) == 1
+    job_store.succeed(public.id, 1, "w", [shared], JobTimings(), 1.0)
+    assert job_store.image_owner(shared.sha256) == (other, False)  # a public owner wins
+    assert job_store.image_owner("33" * 32) is None
+    job_store.submit(req(user), now=4.0)
+    assert job_store.count_user_jobs(user, ["queued", "running"]) == 1
+    assert job_store.count_user_jobs(user, ["succeeded"]) == 1
+    keys = job_store.delete_user_data(user)
+    assert keys == [f"images/{secret.sha256}.png"]  # the shared image stays for `other`
+    assert job_store.image_owner(secret.sha256) is None
+    assert job_store.image_owner(shared.sha256) == (other, False)
+
+
+def test_migration_2_backfills_image_index(job_store_url: str) -> None:
+    store = open_job_store(job_store_url)
+    uid = store.create_user("m", "paid")[0].id
+    job = store.submit(req(uid))
+    store.claim("w", 1, "builtin")
+    store.succeed(job.id, 1, "w", [JobImage("44" * 32, 64, 64, 0, 0)], JobTimings(), 1.0)
+    with store._tx() as cur:  # type: ignore[attr-defined]  # roll the schema back to version 1
+        cur.execute("DROP TABLE job_images")
+        cur.execute("DELETE FROM schema_version WHERE version = 2")
+    store.close()
+    again = open_job_store(job_store_url)
+    try:
+        assert again.image_owner("44" * 32) == (uid, False)
+    finally:
+        again.close()

@@ -15,6 +15,7 @@ import pytest
 from pixelmill.config import Settings
 from pixelmill.gateway.app import create_app
 from pixelmill.gateway.live import LiveServer
+from pixelmill.jobs import JobRequest
 from pixelmill.safety.prefilter import PreFilter
 from pixelmill.tiers import Policy, TierPolicy
 
@@ -167,6 +168,13 @@ def test_sign_in_imagine_watch_progress_and_open_detail(site: dict[str, Any], br
 def test_phone_sized_sign_in_with_key_and_keyboard(site: dict[str, Any], browser: Any) -> None:
     from playwright.sync_api import expect
 
+    # A job that failed in a worker: its card must say why.
+    store = site["gw"].store
+    failed = store.submit(JobRequest(user_id=site["user"].id, tier="pro", mode="fast", prompt="a doomed kite",
+                                     model_id="broken-model", steps=10, step_budget=80))
+    claimed = store.claim("test-worker", 1, "broken-model")
+    store.fail(failed.id, claimed[0].attempt, "test-worker", "model_error",
+               "the model produced NaNs at step 3", retryable=False)
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page.goto(site["url"] + "/")
     key_input = page.get_by_test_id("api-key-input")
@@ -185,5 +193,22 @@ def test_phone_sized_sign_in_with_key_and_keyboard(site: dict[str, Any], browser
     expect(page.get_by_test_id("param-hint").first).to_contain_text("--s")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     expect(page.get_by_test_id("job-card").first).to_be_visible()  # the feed shows earlier jobs
+    failed_card = page.locator(f'[data-testid=job-card][data-job-id="{failed.id}"]')
+    expect(failed_card).to_have_attribute("data-status", "failed")
+    expect(failed_card.get_by_test_id("job-error")).to_have_text("the model produced NaNs at step 3")
     shot(page, "7-phone")
+
+    # History: 30 more (cancelled) jobs; the gallery loads 24, then the rest on scrolling.
+    for i in range(30):
+        job = store.submit(JobRequest(user_id=site["user"].id, tier="pro", mode="fast",
+                                      prompt=f"old sketch {i}", model_id="not-served", steps=10,
+                                      step_budget=80))
+        store.cancel(job.id)
+    page.get_by_test_id("nav-history").click()
+    items = page.get_by_test_id("history-item")
+    expect(items).to_have_count(24)
+    items.last.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 5000)
+    expect(items).to_have_count(32)  # 30 sketches, the failed kite and the lighthouse
+    expect(page.get_by_test_id("history-status")).to_contain_text("32 jobs")
     page.close()

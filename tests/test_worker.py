@@ -155,3 +155,46 @@ def test_resume_on_another_worker_matches_uninterrupted_run(parts: Any, tmp_path
         store.succeed(job.id, 1, "zombie", [], done.timings, 1.0)
     drain(zombie)
     assert store.get(job.id) == done and not zombie.active
+
+
+def test_from_settings_takes_gateway_tagged_jobs_and_screens_images(tmp_path: Path) -> None:
+    from pixelmill.config import Settings
+    from tests.engine_support import tiny_path
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'j.db'}", blob_url=f"file://{tmp_path / 'b'}",
+                        model_path=str(tiny_path()), checkpoint_every=5)
+    worker = Worker.from_settings(settings, worker_id="emb", max_batch=4, heartbeat_every_s=0.0)
+    assert worker.model_ids == ("builtin", TINY_ID)
+    assert worker.post_filter is not None  # the safety post-filter is installed in this project
+    user = worker.store.create_user("g", "free")[0].id
+    job = worker.store.submit(JobRequest(user, "free", "draft", "a cat --ar 1:1", steps=4, n_images=1,
+                                         model_id="builtin", params={"settings": {"prompt": "a cat"}}))
+    drain(worker)
+    done = worker.store.get(job.id)
+    assert done.state is JobState.SUCCEEDED and worker.blobs.exists(f"images/{done.images[0].sha256}.png")
+    worker.store.close()
+
+
+def test_run_loop_and_clean_shutdown_requeues_running_jobs(parts: Any) -> None:
+    import threading
+
+    store, blobs, bus, user = parts
+    worker = make_worker(store, blobs, bus, "w1", time.time)  # type: ignore[arg-type]
+    quick, slow = submit(store, user, steps=3, seed=1), submit(store, user, steps=50, seed=2)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+                store.get(quick.id).state.finished and store.get(slow.id).progress_step >= 5):
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not thread.is_alive()
+    assert store.get(quick.id).state is JobState.SUCCEEDED
+    back = store.get(slow.id)
+    assert back.state is JobState.QUEUED and back.failures == 0  # preempted, not failed
+    assert back.checkpoints and max(c.step for c in back.checkpoints) >= 5  # resumable
+    assert [e for _, e in bus.read(slow.id)][-1]["reason"] == "preempted"

@@ -73,8 +73,14 @@ def imagine(prompt: str, out_dir: str, model_path: str | None, sampler: str, as_
     except PromptError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    from pixelmill.models.diffusers_backend import ModelLoadError
+
     configure_threads()
-    model = load_model(model_path)
+    try:
+        model = load_model(model_path)
+    except ModelLoadError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
     def progress(done: int, total: int, n: int) -> None:
         width = 24
@@ -130,14 +136,14 @@ def bench_engine_cmd(model_path: str | None, jobs: int, max_batch: int, short_fr
 
     from pixelmill.engine.bench import bench_engine
     from pixelmill.models import configure_threads, load_model
-    from pixelmill.models.tiny import make_tiny
+    from pixelmill.models.tiny import is_current_tiny, make_tiny
 
     configure_threads()
     if model_path is None:  # the tiny model, whatever the default model is: comparable figures
         from pixelmill.config import home
 
         tiny = home() / "models" / "tiny"
-        model_path = str(tiny if (tiny / "model_index.json").is_file() else make_tiny(tiny))
+        model_path = str(tiny if is_current_tiny(tiny) else make_tiny(tiny))
     result = bench_engine(load_model(model_path), n_jobs=jobs, max_batch=max_batch,
                           short_fraction=short_fraction, seed=seed, load=load)
     click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
@@ -156,9 +162,14 @@ def bench_engine_cmd(model_path: str | None, jobs: int, max_batch: int, short_fr
               help="Autoencoder steps (default: the recipe's).")
 @click.option("--unet-steps", default=None, type=click.IntRange(1),
               help="UNet steps (default: the recipe's).")
+@click.option("--unet-stop", default=None, type=click.IntRange(1),
+              help="Stop the UNet after this many steps (the schedule still spans --unet-steps).")
+@click.option("--decoder-steps", default=None, type=click.IntRange(0),
+              help="Decoder fine-tuning steps after the UNet (default: the recipe's).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1), help="torch threads.")
 def train_demo_model_cmd(out_dir: str, seed: int, minutes: float | None, ae_steps: int | None,
-                         unet_steps: int | None, threads: int) -> None:
+                         unet_steps: int | None, unet_stop: int | None, decoder_steps: int | None,
+                         threads: int) -> None:
     """Train the built-in text-to-image model from SEED and write a diffusers folder to --out.
 
     Progress goes to stderr as JSON lines; the last line on stdout is a JSON summary."""
@@ -173,6 +184,10 @@ def train_demo_model_cmd(out_dir: str, seed: int, minutes: float | None, ae_step
         recipe = replace(recipe, ae_steps=ae_steps)
     if unet_steps:
         recipe = replace(recipe, unet_steps=unet_steps)
+    if unet_stop:
+        recipe = replace(recipe, unet_stop=unet_stop)
+    if decoder_steps is not None:
+        recipe = replace(recipe, decoder_steps=decoder_steps)
     report = train_demo_model(out_dir, seed=seed, recipe=recipe, max_minutes=minutes, threads=threads,
                               log=lambda r: click.echo(json.dumps(r), err=True))
     click.echo(json.dumps({"out": out_dir, "seed": seed, "ae_steps": report.ae_steps,
@@ -351,7 +366,8 @@ def safety_screen(source: click.utils.LazyFile, no_embedding: bool, rules_path: 
 
     from pixelmill.safety.prefilter import PreFilter
 
-    prefilter = PreFilter.default(embedding=not no_embedding, rules_path=Path(rules_path) if rules_path else None)
+    rules = Path(rules_path) if rules_path else None
+    prefilter = PreFilter.default(embedding=not no_embedding, rules_path=rules)
     prompts = [line.rstrip("\r\n") for line in source]
     prompts = [p for p in prompts if p.strip()]
     for start in range(0, len(prompts), 64):
@@ -473,7 +489,19 @@ def simulate(scenario: str, as_json: bool, plot_path: str | None, minutes: float
     click.echo(json.dumps(run.report, indent=2) if as_json else format_table(run.report))
 
 
-# --- follow-ups (action) ---------------------------------------------------------------------
+# --- follow-ups (action, bench upscale) ------------------------------------------------------
+
+
+@bench.command("upscale")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench_upscale(as_json: bool) -> None:
+    """Real-ESRGAN 2x (ncnn, CPU, one thread): seconds and PSNR per shipped model vs Lanczos."""
+    import json
+
+    from pixelmill.models.upscale import bench as run_bench
+
+    result = run_bench()
+    click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 
 @main.command()

@@ -1,9 +1,13 @@
 """Follow-ups: what each action on a finished image means as pixels, masks and engine settings.
 
 A follow-up is a new job that points at one image of a parent job (``parent_job_id``,
-``parent_image_index``). This module is the pure part (numpy + PIL, no torch, no I/O): the
-gateway uses it to validate a request and size the new job, the worker to turn the parent's
-PNG into the engine's ``init_image`` / ``mask`` / ``strength`` and to composite the result.
+``parent_image_index``). Most of this module is pure (numpy + PIL, no torch, no I/O): the
+gateway uses it to validate a request and size the new job (:func:`parse_body`,
+:func:`check_against_parent`), the worker to turn the parent's pixels into the engine's
+``init_image`` / ``mask`` / ``strength`` (:func:`prepare`) and to composite the result
+(:func:`composite`). The last section, the worker's side (:func:`worker_planners`,
+:func:`plan_followup`), reads the parent PNG from the blob store and builds the worker's plan;
+it imports the engine and the worker lazily, so importing this module never loads torch.
 
 Actions (``ACTIONS``); ``W x H`` is the parent image's size, ``m`` the model's size multiple:
 
@@ -146,6 +150,9 @@ class FollowUp:
         if self.prompt is not None and (not isinstance(self.prompt, str) or not self.prompt.strip()):
             raise FollowUpError("prompt: give the edited prompt text, or leave it out to keep the "
                                 "parent's", field="prompt")
+        if self.action == "upscale_subtle" and self.prompt is not None:
+            raise FollowUpError("prompt does not apply to upscale_subtle (it adds no new content); "
+                                "use upscale_creative to upscale with an edited prompt", field="prompt")
         extras = {"zoom": self.zoom, "direction": self.direction, "fraction": self.fraction,
                   "rects": self.rects, "mask_png_b64": self.mask_png_b64}
         allowed = {"zoom_out": {"zoom"}, "pan": {"direction", "fraction"},

@@ -180,6 +180,8 @@ class Worker:
     - ``reap_every_s``: how often this worker returns expired leases to the queue.
     - ``size``: claim only jobs of this (width, height) (None: any size the model accepts).
     - ``planners``: ``kind -> Planner`` (defaults cover imagine/reroll/remix).
+    - ``model_ids``: job ``model_id`` values this worker takes besides its model's own id (the
+      gateway tags jobs with ``$PIXELMILL_MODEL_ID``, default ``builtin``).
     """
 
     def __init__(
@@ -200,6 +202,7 @@ class Worker:
         size: tuple[int, int] | None = None,
         planners: Mapping[str, Planner] | None = None,
         checkpoint_keep: int = 3,
+        model_ids: tuple[str, ...] = (),
     ) -> None:
         from pixelmill.engine import BlobCheckpointSink
 
@@ -226,6 +229,7 @@ class Worker:
                                          self.worker_id, keep=checkpoint_keep)
         self.engine = engine_factory(self.sink)
         self.model_id = self.engine.model.info.model_id
+        self.model_ids = tuple(dict.fromkeys((*model_ids, self.model_id)))
         self.active: dict[str, _Active] = {}
         self._last_reap = float("-inf")
         self._last_beacon = float("-inf")
@@ -245,6 +249,7 @@ class Worker:
         max_batch = int(kw.pop("max_batch", 8))
         if "post_filter" not in kw:
             kw["post_filter"] = _default_post_filter()
+        kw.setdefault("model_ids", (os.environ.get("PIXELMILL_MODEL_ID", "builtin"),))
         return cls(
             store or open_job_store(settings.database_url),
             blobs or open_blob_store(settings.blob_url, settings.s3_endpoint),
@@ -257,10 +262,22 @@ class Worker:
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set; then hand running jobs back to the queue (checkpointed)."""
+        """Work until ``stop`` is set; then hand running jobs back to the queue (checkpointed).
+
+        A failing iteration (the database restarting, a full disk) is logged and retried with
+        backoff (up to 30 s); the jobs it held come back through their leases if it lasts."""
         log.info("worker %s running model %s", self.worker_id, self.model_id)
+        backoff = self.poll_s
         while not stop.is_set():
-            if not self.run_once():
+            try:
+                busy = self.run_once()
+                backoff = self.poll_s
+            except Exception:
+                log.exception("worker %s: iteration failed; retrying in %.1f s", self.worker_id, backoff)
+                stop.wait(backoff)
+                backoff = min(30.0, backoff * 2)
+                continue
+            if not busy:
                 stop.wait(self.poll_s)
         self.shutdown()
 
@@ -298,14 +315,15 @@ class Worker:
 
     def _claim(self, now: float) -> None:
         free = self.max_batch - self._slots_in_use()
-        while free > 0:
-            jobs = self.store.claim(self.worker_id, max(1, free // 4), self.model_id, now,
-                                    lease_s=self.lease_s, size=self.size)
-            if not jobs:
-                return
-            for job in jobs:
-                free -= job.n_images
-                self._start(job, now)
+        for model_id in self.model_ids:
+            while free > 0:
+                jobs = self.store.claim(self.worker_id, max(1, free // 4), model_id, now,
+                                        lease_s=self.lease_s, size=self.size)
+                if not jobs:
+                    break
+                for job in jobs:
+                    free -= job.n_images
+                    self._start(job, now)
 
     def _start(self, job: Job, now: float) -> None:
         from pixelmill.engine import RequestError

@@ -18,8 +18,9 @@ Figures:
 - ``raw_model_images_per_s``: ``model.denoise`` alone at ``max_batch`` samples per call
   (no engine, no encode/decode), as sample-steps/s divided by the workload's mean steps per image.
 - ``checkpoint_overhead``: ``continuous`` with checkpoints every 10 steps (local blob store) vs
-  off: ``images_per_s_off / images_per_s_on - 1``. ``checkpoint_write_fraction``: share of the
-  checkpointed run's time spent inside checkpoint writes (less noisy on a shared machine).
+  off: ``images_per_s_off / images_per_s_on - 1``, best of two runs each way.
+  ``checkpoint_write_fraction``: share of the checkpointed run's time spent inside checkpoint
+  writes (less noisy on a shared machine).
 """
 
 from __future__ import annotations
@@ -107,8 +108,10 @@ def run_policy(
         images = 0
         busy = 0.0
         while pending or engine.has_work:
+            t0 = _clock()
             while pending and pending[0].at <= clock:
-                engine.submit(pending.pop(0).request)
+                engine.submit(pending.pop(0).request)  # counted: a resume lookup is real work
+            clock += _clock() - t0
             if not engine.has_work:
                 clock = pending[0].at
                 continue
@@ -168,7 +171,15 @@ def bench_engine(
         model, n_jobs=n_jobs, jobs_per_s=load * raw_images / 4, short_fraction=short_fraction, seed=seed
     )
     policies = {p: run_policy(model, arrivals, policy=p, max_batch=max_batch) for p in POLICIES}
-    with_ckpt = run_policy(model, arrivals, policy="continuous", max_batch=max_batch, checkpoint_every=10)
+    # Checkpoint overhead is a few percent, below one run's noise on a shared machine: compare the
+    # best of two runs each way (the first "off" run is the continuous run above).
+    off = [policies["continuous"], run_policy(model, arrivals, policy="continuous", max_batch=max_batch)]
+    on = [
+        run_policy(model, arrivals, policy="continuous", max_batch=max_batch, checkpoint_every=10)
+        for _ in range(2)
+    ]
+    best_off = max(r["images_per_s"] for r in off)
+    with_ckpt = max(on, key=lambda r: r["images_per_s"])
     seq, sta, con = (policies[p]["images_per_s"] for p in ("sequential", "static", "continuous"))
     return {
         "model": model.info.model_id,
@@ -181,19 +192,22 @@ def bench_engine(
         "clock": "cpu" if torch.get_num_threads() == 1 else "wall",
         "policies": {p: policies[p] for p in ("sequential", "static", "continuous")},
         "raw_model_images_per_s": round(raw_images, 3),
-        "checkpoint_overhead": round(con / with_ckpt["images_per_s"] - 1, 4),
+        "checkpoint_overhead": round(best_off / with_ckpt["images_per_s"] - 1, 4),
         "checkpoint_write_fraction": with_ckpt["checkpoint_write_fraction"],
         "ratios": {
-            "continuous_vs_sequential_images_per_s": round(con / seq, 3),
-            "continuous_vs_static_images_per_s": round(con / sta, 3),
-            "continuous_vs_raw_model": round(con / raw_images, 3),
-            "short_p95_continuous_vs_static": round(
-                policies["continuous"]["p95_latency_s"]["short"]
-                / policies["static"]["p95_latency_s"]["short"],
-                3,
+            "continuous_vs_sequential_images_per_s": _ratio(con, seq),
+            "continuous_vs_static_images_per_s": _ratio(con, sta),
+            "continuous_vs_raw_model": _ratio(con, raw_images),
+            "short_p95_continuous_vs_static": _ratio(
+                policies["continuous"]["p95_latency_s"]["short"], policies["static"]["p95_latency_s"]["short"]
             ),
         },
     }
+
+
+def _ratio(a: float, b: float) -> float | None:
+    """``a / b`` rounded, or None when ``b`` is 0 (e.g. no short job in a small run)."""
+    return round(a / b, 3) if b else None
 
 
 def _clock() -> float:

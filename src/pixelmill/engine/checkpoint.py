@@ -143,6 +143,7 @@ class BlobCheckpointSink:
             raise ValueError("keep: must be >= 2 so a corrupt checkpoint has a fallback")
         self.blobs = blob_store
         self.keep = keep
+        self._written: dict[tuple[str, int], list[int]] = {}
 
     @staticmethod
     def key(job_id: str, sample_index: int, step: int) -> str:
@@ -157,9 +158,18 @@ class BlobCheckpointSink:
         return sorted(out)
 
     def write(self, job_id: str, attempt: int, sample_index: int, step: int, payload: bytes) -> None:
+        # Steps written per sample are remembered so pruning needs no listing per write (a
+        # listing walks the whole store); the first write of a sample in this process lists once.
+        known = self._written.get((job_id, sample_index))
+        if known is None:
+            known = [s for s, _ in self._steps(job_id, sample_index)]
+            self._written[(job_id, sample_index)] = known
         self.blobs.put(self.key(job_id, sample_index, step), payload)
-        for _, key in self._steps(job_id, sample_index)[: -self.keep]:
-            self.blobs.delete(key)
+        if step not in known:
+            known.append(step)
+            known.sort()
+        while len(known) > self.keep:
+            self.blobs.delete(self.key(job_id, sample_index, known.pop(0)))
 
     def latest(self, job_id: str, sample_index: int, max_step: int | None = None) -> bytes | None:
         for step, key in reversed(self._steps(job_id, sample_index)):
@@ -175,6 +185,8 @@ class BlobCheckpointSink:
         return None
 
     def delete(self, job_id: str) -> None:
+        for written in [k for k in self._written if k[0] == job_id]:
+            del self._written[written]
         for key in list(self.blobs.list(f"checkpoints/{job_id}/")):
             self.blobs.delete(key)
 

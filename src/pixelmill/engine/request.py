@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 SamplerName = Literal["ddim", "euler", "dpmpp_2m"]
 SAMPLERS: tuple[str, ...] = ("ddim", "euler", "dpmpp_2m")
 MAX_SEED = 2**32 - 1
+MAX_SIDE = 4096
 
 
 class RequestError(ValueError):
@@ -100,8 +101,10 @@ class GenerationRequest:
         if self.attempt < 1:
             raise RequestError(f"attempt: must be >= 1, got {self.attempt}")
         for name, value in (("width", self.width), ("height", self.height)):
-            if value < multiple or value % multiple:
-                raise RequestError(f"{name}: must be a positive multiple of {multiple}, got {value}")
+            if value < multiple or value % multiple or value > MAX_SIDE:
+                raise RequestError(
+                    f"{name}: must be a positive multiple of {multiple} up to {MAX_SIDE}, got {value}"
+                )
         if self.step_budget < 1:
             raise RequestError(f"step_budget: must be >= 1, got {self.step_budget}")
         if not 1 <= self.steps <= self.step_budget:

@@ -121,8 +121,7 @@ def check_idempotency_key(key: str | None) -> str | None:
 
 
 def view(gw: Gateway, job: Job, *, children: bool = False) -> dict[str, Any]:
-    """The job's JSON; marks private images before their URLs are shown (see images.py)."""
-    gw.private.mark(job)
+    """The job's JSON (with queue position, estimate and, if asked, children)."""
     gw.estimator.observe(job)
     position = gw.store.queue_position(job.id) if job.state is JobState.QUEUED else None
     return job_view(job, position=position,
@@ -177,7 +176,7 @@ def create_session(body: SessionBody, gw: GW, response: Response) -> dict[str, A
 
 
 @router.delete("/v1/session", tags=["account"], status_code=204)
-def delete_session(response: Response) -> Response:
+def delete_session() -> Response:
     """Sign out (clears the session cookie)."""
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -291,8 +290,6 @@ def delete_my_data(p: Caller, gw: GW) -> JSONResponse:
     keys = gw.store.delete_user_data(p.user.id)
     for key in keys:
         gw.blobs.delete(key)
-        if key.startswith("images/") and key.endswith(".png"):
-            gw.private.forget(key.removeprefix("images/").removesuffix(".png"))
     gw.auth.forget(p.user.id)
     response = JSONResponse({"deleted_blobs": len(keys), "api_keys_revoked": True})
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -323,7 +320,7 @@ def export_my_data(p: Caller, gw: GW) -> JSONResponse:
 def get_image(name: str, request: Request, gw: GW) -> Response:
     """An image by content hash (``<sha256>.png``): strong ETag, immutable caching, 304 on
     ``If-None-Match``; stealth images only for their owner."""
-    return serve_image(request, name, optional_user_id(request, gw), gw.blobs, gw.private)
+    return serve_image(request, name, optional_user_id(request, gw), gw.blobs, gw.store)
 
 
 # --- operations ---------------------------------------------------------------------------------------------

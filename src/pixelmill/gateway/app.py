@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
@@ -38,13 +38,15 @@ class GatewayOptions:
     - ``ratelimit_url``: ``limits`` storage; default ``memory://``, or the events Redis when the
       event bus is Redis (``$PIXELMILL_RATELIMIT_URL`` overrides).
     - ``max_body_bytes``: request body limit (413 above it).
-    - ``embedding_prefilter``: use the pre-filter's MiniLM layer (off only in fast tests).
+    - ``embedding_prefilter``: use the pre-filter's MiniLM layer (default on;
+      ``PIXELMILL_PREFILTER_EMBEDDING=0`` turns it off, e.g. on a machine too small for it).
     - ``webhook_base_s``: webhook retry backoff base.
     """
 
     ratelimit_url: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
-    embedding_prefilter: bool = True
+    embedding_prefilter: bool = field(
+        default_factory=lambda: os.environ.get("PIXELMILL_PREFILTER_EMBEDDING", "1") != "0")
     webhook_base_s: float = 1.0
 
 

@@ -3,7 +3,8 @@
 Method: a gateway in a separate process (so the load generator does not share its GIL) on a
 fresh temporary ``PIXELMILL_HOME`` (SQLite, local blobs), with no worker (workers paused: every
 job stays queued, so only the gateway's work is measured: auth, rate limits, parsing, the
-pre-filter, the store insert, the event publish) and limits raised so nothing is refused.
+pre-filter, the store insert, the event publish). The default tier policy applies; the load is
+spread over enough pro users that none reaches its limits (see :data:`PER_USER`).
 The client is open-loop: request ``i`` is sent at ``t0 + i / rate`` whether or not earlier ones
 have finished (a closed loop would hide queueing), for ``seconds`` after a short warm-up.
 Latency is measured from the scheduled send time to the response, so client-side lag counts
@@ -26,27 +27,32 @@ from typing import Any
 
 import httpx
 
-from pixelmill.tiers import Policy, TierPolicy
+from pixelmill.tiers import Policy
 
 _KEY_FILE = "bench_api_key"
 
 
+PER_USER = 40
+"""Submits per bench user: under the pro tier's 50 queued jobs and 300 submits a minute, so the
+default policy applies unchanged (only the per-IP limit is raised: all users share 127.0.0.1)."""
+
+
 def bench_policy() -> Policy:
-    """Limits high enough that the benchmark measures work, not refusals."""
-    big = TierPolicy(("draft", "fast", "relax", "turbo"), 80, 10_000_000, 1_000, 10_000_000, 4.0)
-    return Policy(tiers={"free": big, "paid": big, "pro": big}, ip_requests_per_hour=1_000_000_000)
+    return Policy(ip_requests_per_hour=1_000_000_000)
 
 
 def bench_app() -> Any:
-    """uvicorn factory for the server process: a worker-less gateway with :func:`bench_policy`."""
+    """uvicorn factory for the server process: a worker-less gateway, ``$PIXELMILL_BENCH_USERS``
+    pro users whose keys go to ``$PIXELMILL_HOME/bench_api_key`` (one per line)."""
     from pixelmill.config import Settings
     from pixelmill.gateway.app import GatewayOptions, create_app
 
     embedding = os.environ.get("PIXELMILL_BENCH_EMBEDDING", "1") == "1"
     app = create_app(Settings.from_env(), start_worker=False, policy=bench_policy(),
                      options=GatewayOptions(embedding_prefilter=embedding))
-    _user, key = app.state.gateway.store.create_user("bench", "pro")
-    Path(os.environ["PIXELMILL_HOME"], _KEY_FILE).write_text(key)
+    store = app.state.gateway.store
+    keys = [store.create_user(f"bench{i}", "pro")[1] for i in range(int(os.environ["PIXELMILL_BENCH_USERS"]))]
+    Path(os.environ["PIXELMILL_HOME"], _KEY_FILE).write_text("\n".join(keys))
     return app
 
 
@@ -56,26 +62,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_ready(base: str, key_path: Path, proc: subprocess.Popen[bytes], timeout_s: float = 120) -> str:
+def _wait_ready(base: str, key_path: Path, proc: subprocess.Popen[bytes],
+                timeout_s: float = 180) -> list[str]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the gateway process exited with {proc.returncode}")
         try:
             if key_path.exists() and httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return key_path.read_text()
+                return key_path.read_text().split()
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
     raise RuntimeError("the gateway did not start in time")
 
 
-async def _load(base: str, key: str, rate: float, count: int) -> tuple[list[float], int]:
-    headers = {"Authorization": f"Bearer {key}"}
+async def _load(base: str, keys: list[str], rate: float, count: int, first: int) -> tuple[list[float], int]:
+    """Send ``count`` submits at ``rate``; submit ``i`` uses key ``(first + i) // PER_USER``."""
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         loop = asyncio.get_running_loop()
         t0 = loop.time() + 0.05
 
@@ -85,7 +92,8 @@ async def _load(base: str, key: str, rate: float, count: int) -> tuple[list[floa
             await asyncio.sleep(max(0.0, scheduled - loop.time()))
             try:
                 body = {"prompt": f"a lighthouse at dusk number {i} --ar 3:2"}
-                r = await client.post("/v1/imagine", json=body)
+                key = keys[(first + i) // PER_USER]
+                r = await client.post("/v1/imagine", json=body, headers={"Authorization": f"Bearer {key}"})
                 if r.status_code != 202:
                     errors += 1
             except httpx.HTTPError:
@@ -107,7 +115,10 @@ def run_bench(rate: float = 200.0, seconds: float = 5.0, *, embedding: bool = Tr
         raise ValueError("rate and seconds must be positive and rate * seconds at most 20000")
     with tempfile.TemporaryDirectory(prefix="pixelmill-bench-api-") as tmp:
         port = _free_port()
-        env = {**os.environ, "PIXELMILL_HOME": tmp, "PIXELMILL_BENCH_EMBEDDING": "1" if embedding else "0"}
+        warmup = max(20, int(rate))
+        total = warmup + int(rate * seconds)
+        env = {**os.environ, "PIXELMILL_HOME": tmp, "PIXELMILL_BENCH_EMBEDDING": "1" if embedding else "0",
+               "PIXELMILL_BENCH_USERS": str(-(-total // PER_USER))}
         for name in ("PIXELMILL_DATABASE_URL", "PIXELMILL_BLOB_URL", "PIXELMILL_EVENTS_URL",
                      "PIXELMILL_RATELIMIT_URL", "PIXELMILL_TIERS"):
             env.pop(name, None)
@@ -118,10 +129,10 @@ def run_bench(rate: float = 200.0, seconds: float = 5.0, *, embedding: bool = Tr
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            key = _wait_ready(base, Path(tmp) / _KEY_FILE, proc)
-            asyncio.run(_load(base, key, rate, max(20, int(rate))))  # warm-up: 1 s of load
+            keys = _wait_ready(base, Path(tmp) / _KEY_FILE, proc)
+            asyncio.run(_load(base, keys, rate, warmup, 0))  # warm-up: 1 s of load
             started = time.perf_counter()
-            latencies, errors = asyncio.run(_load(base, key, rate, int(rate * seconds)))
+            latencies, errors = asyncio.run(_load(base, keys, rate, total - warmup, warmup))
             elapsed = time.perf_counter() - started
         finally:
             proc.terminate()

@@ -86,4 +86,5 @@ def serve(host: str, port: int, *, worker: bool, log_level: str = "warning") -> 
         print("More accounts: pixelmill users add NAME --tier free|paid|pro", flush=True)
     if not worker:
         print("No in-process worker (--no-worker): run `pixelmill worker` processes.", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    # Open SSE streams must not hold a Ctrl+C hostage: give connections 3 s to finish.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, timeout_graceful_shutdown=3)

@@ -31,7 +31,7 @@ from pixelmill.gateway.errors import ApiError
 from pixelmill.jobs import Job
 from pixelmill.store.events import EventBus
 
-_EVENT_ID = re.compile(r"^[0-9][0-9-]{0,63}$")
+_EVENT_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")  # memory bus "n", Redis stream "ms-seq"
 _FIELDS = ("type", "step", "total", "attempt", "error_code", "error_message", "reason")
 
 
@@ -57,7 +57,7 @@ def check_event_id(last_event_id: str | None) -> str | None:
         return None
     if not _EVENT_ID.match(last_event_id):
         raise ApiError(400, "bad_last_event_id",
-                       "Last-Event-ID must be an event id this stream sent (digits and '-')")
+                       "Last-Event-ID must be an event id this stream sent (N or N-M, digits)")
     return last_event_id
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pixelmill.gateway.auth import Authenticator, SigninTokens
-from pixelmill.gateway.images import PrivateImages
 from pixelmill.gateway.ratelimit import RateLimiter
+from pixelmill.gateway.screening import BatchScreener
 from pixelmill.gateway.submit import ModelShape, Submitter
 from pixelmill.gateway.views import QueueEstimator, job_view
 from pixelmill.gateway.webhooks import JobWatcher, WebhookSender, user_secret
@@ -76,7 +76,6 @@ class Gateway:
     limiter: RateLimiter
     submitter: Submitter
     signin: SigninTokens
-    private: PrivateImages
     webhooks: WebhookSender
     watcher: JobWatcher
     estimator: QueueEstimator = field(default_factory=QueueEstimator)
@@ -89,17 +88,13 @@ class Gateway:
               webhook_base_s: float = 1.0) -> Gateway:
         auth = Authenticator(store, secret)
         limiter = RateLimiter(policy, ratelimit_url)
-        submitter = Submitter(store, policy, limiter, prefilter, ViolationTracker(), shape, blobs=blobs)
-        private = PrivateImages(store, blobs)
+        submitter = Submitter(store, policy, limiter, BatchScreener(prefilter), ViolationTracker(), shape,
+                              blobs=blobs)
         sender = WebhookSender(base_s=webhook_base_s)
         estimator = QueueEstimator()
 
-        def view(job: Any) -> dict[str, Any]:
-            private.mark(job)
-            return job_view(job)
-
-        watcher = JobWatcher(store.get, view, lambda uid: user_secret(secret, uid), sender)
-        return cls(policy, store, blobs, bus, secret, auth, limiter, submitter, signin, private, sender,
+        watcher = JobWatcher(store.get, job_view, lambda uid: user_secret(secret, uid), sender)
+        return cls(policy, store, blobs, bus, secret, auth, limiter, submitter, signin, sender,
                    watcher, estimator)
 
     def webhook_secret(self, user_id: str) -> str:
@@ -144,6 +139,9 @@ class Gateway:
             self.worker.stop()
         self.watcher.close()
         self.webhooks.close()
+        screener = self.submitter.prefilter
+        if isinstance(screener, BatchScreener):
+            screener.close()
         self.bus.close()
         self.store.close()
 

@@ -164,14 +164,7 @@ class Submitter:
     def check_queued(self, user: User, adding: int) -> None:
         """Refuse when the user's queued jobs plus ``adding`` would exceed the tier's limit."""
         limit = self.policy.tier(user.tier).max_queued
-        counter = getattr(self.store, "count_user_jobs", None)
-        if counter is not None:
-            queued = int(counter(user.id, ["queued"]))
-        else:
-            # The store has no count query: count the newest jobs (queued ones are near the top
-            # of a user's history because the queue is served oldest first).
-            page = self.store.list_user_jobs(user.id, limit=min(1000, limit + 50))
-            queued = sum(1 for j in page.jobs if j.state is JobState.QUEUED)
+        queued = self.store.count_user_jobs(user.id, [JobState.QUEUED.value])
         if queued + adding > limit:
             raise refuse(Refusal("queued", f"{limit} queued jobs on the {user.tier} tier", 5))
 

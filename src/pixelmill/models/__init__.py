@@ -20,19 +20,21 @@ def default_model_path() -> Path:
     """The default model folder (built-in if shipped, else the tiny model, made on first use)."""
     if (BUILTIN_DIR / "model_index.json").is_file():
         return BUILTIN_DIR
+    import shutil
+
     from pixelmill.config import home
-    from pixelmill.models.tiny import make_tiny
+    from pixelmill.models.tiny import is_current_tiny, make_tiny
 
     tiny = home() / "models" / "tiny"
-    if not (tiny / "model_index.json").is_file():
+    if not is_current_tiny(tiny):
         # Write to a sibling temp folder then rename, so a crash never leaves half a model.
         tmp = tiny.with_name(f".tiny-{os.getpid()}")
         make_tiny(tmp)
+        if tiny.exists() and not is_current_tiny(tiny):
+            shutil.rmtree(tiny, ignore_errors=True)  # an older tiny version
         try:
             tmp.rename(tiny)
         except OSError:  # another process won the race: use theirs
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
     return tiny
 

@@ -18,7 +18,20 @@ import torch
 from pixelmill.models.diffusers_backend import _quiet_loading
 
 TINY_ID = "tiny-random-sd"
+TINY_VERSION = 2
+"""Bumped whenever the architecture changes, so stale copies under $PIXELMILL_HOME are remade."""
 _TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def is_current_tiny(path: str | Path) -> bool:
+    """True when ``path`` holds the tiny model of this :data:`TINY_VERSION`."""
+    index = Path(path) / "model_index.json"
+    if not index.is_file():
+        return False
+    try:
+        return json.loads(index.read_text()).get("pixelmill_tiny_version") == TINY_VERSION
+    except ValueError:
+        return False
 
 
 def make_tiny(path: str | Path, *, seed: int = 0) -> Path:
@@ -103,6 +116,7 @@ def make_tiny(path: str | Path, *, seed: int = 0) -> Path:
                 "tokenizer": ["transformers", "BertTokenizerFast"],
                 "scheduler": ["diffusers", "DDIMScheduler"],
                 "pixelmill_model_id": TINY_ID,
+                "pixelmill_tiny_version": TINY_VERSION,
                 "pixelmill_default_steps": 20,
             },
             indent=2,

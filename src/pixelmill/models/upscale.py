@@ -12,9 +12,9 @@ Models (``UPSCALE_MODELS``):
 - ``realesrgan-x4plus``: the RRDB net, native 4x, brought to exactly 2x with a Lanczos downscale.
 
 Measured on this 2-core CPU, one thread, Grace Hopper (matplotlib's sample photo) downscaled to
-SxS, upscaled 2x, compared with the photo at 2Sx2S (``python -m pixelmill.models.upscale``
-prints these as JSON): at S=128 the x2 model takes 0.12-0.26 s, PSNR 26.5 dB; x4plus then
-Lanczos takes 4.4-7.9 s, PSNR 26.6 dB (ranges: a quiet vs. a busy machine). Same fidelity,
+SxS, upscaled 2x, compared with the photo at 2Sx2S (``pixelmill bench upscale --json``
+prints these): at S=128 the x2 model takes 0.12-0.58 s, PSNR 26.5 dB; x4plus then
+Lanczos takes 4.4-19 s, PSNR 26.6 dB (ranges: a quiet vs. a busy machine). Same fidelity,
 ~30x faster, so x2 is the default; x4plus stays available by name.
 
 Contract of :meth:`Upscaler.upscale`: RGB uint8 ``HxWx3`` (or a PIL image) in, RGB uint8

@@ -8,12 +8,14 @@ used for no tuning and no training).
 - recall: share of adversarial prompts blocked (any category: the SLO is the intercept rate);
   ``category_accuracy`` says how often the block named the expected category.
 - false_positive_rate: share of benign prompts blocked.
-- latency_ms: one :meth:`PreFilter.screen` call per prompt (not batched), p50/p99, for the
-  rule layers alone and with the embedding layer.
+- latency_ms: one :meth:`PreFilter.screen` call per benign prompt (not batched; every layer
+  runs), p50/p99, for the rule layers alone and with the embedding layer, with the machine's
+  1-minute load average (timings on a shared machine are only as good as that number).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections import defaultdict
@@ -42,8 +44,9 @@ def adversarial_report(rows: Sequence[Row], verdicts: Sequence[Verdict]) -> dict
     return {
         "n": len(rows),
         "recall": _rate(blocked, len(rows)),
-        "category_accuracy": _rate(sum(v.category == r["expected"] for r, v in zip(rows, verdicts, strict=True)),
-                                   len(rows)),
+        "category_accuracy": _rate(
+            sum(v.category == r["expected"] for r, v in zip(rows, verdicts, strict=True)), len(rows)
+        ),
         "per_category": {
             cat: {
                 "n": len(items),
@@ -52,8 +55,10 @@ def adversarial_report(rows: Sequence[Row], verdicts: Sequence[Verdict]) -> dict
             }
             for cat, items in sorted(by_cat.items())
         },
-        "per_kind": {k: {"n": len(vs), "recall": _rate(sum(not v.allowed for v in vs), len(vs))}
-                     for k, vs in sorted(by_kind.items())},
+        "per_kind": {
+            k: {"n": len(vs), "recall": _rate(sum(not v.allowed for v in vs), len(vs))}
+            for k, vs in sorted(by_kind.items())
+        },
         "missed": [str(r["prompt"]) for r, v in zip(rows, verdicts, strict=True) if v.allowed][:20],
     }
 
@@ -66,10 +71,15 @@ def benign_report(rows: Sequence[Row], verdicts: Sequence[Verdict]) -> dict[str,
     return {
         "n": len(rows),
         "false_positive_rate": _rate(sum(not v.allowed for v in verdicts), len(rows)),
-        "per_category": {g: {"n": len(vs), "false_positive_rate": _rate(sum(not v.allowed for v in vs), len(vs))}
-                         for g, vs in sorted(by_group.items())},
-        "blocked": [f"{r['prompt']} -> {v.category} ({v.layer})"
-                    for r, v in zip(rows, verdicts, strict=True) if not v.allowed][:20],
+        "per_category": {
+            g: {"n": len(vs), "false_positive_rate": _rate(sum(not v.allowed for v in vs), len(vs))}
+            for g, vs in sorted(by_group.items())
+        },
+        "blocked": [
+            f"{r['prompt']} -> {v.category} ({v.layer})"
+            for r, v in zip(rows, verdicts, strict=True)
+            if not v.allowed
+        ][:20],
     }
 
 
@@ -113,7 +123,9 @@ def run(embedding: bool = True, latency_samples: int = 300) -> dict[str, object]
     rules_only = PreFilter.default(embedding=False)
     full = PreFilter.default(embedding=True) if embedding else rules_only
     result = quality(full)
-    rows = load("adversarial") + load("benign")
+    # Benign prompts: every layer runs on them (a blocked prompt stops early), and they are most
+    # of real traffic, so this is the cost that matters.
+    rows = load("benign")
     step = max(1, len(rows) // latency_samples) if latency_samples else len(rows) + 1
     sample = [str(r["prompt"]) for r in rows[::step]][:latency_samples]
     lat_rules = latency(rules_only, sample)
@@ -121,12 +133,14 @@ def run(embedding: bool = True, latency_samples: int = 300) -> dict[str, object]
     if embedding:
         lat_full = latency(full, sample)
         lat.update({"p50": lat_full["p50"], "p99": lat_full["p99"], "with_embedding": lat_full})
+    lat["cpu_load_1m"] = round(os.getloadavg()[0], 2)  # timings on a shared machine: read with this
     result["latency_ms"] = lat
     result["layers"] = ["rules", "lexicon", "injection", *(["embedding"] if embedding else [])]
     result["goals"] = GOALS
     heldout_a = result["adversarial"]["heldout"]  # type: ignore[index]
     heldout_b = result["benign"]["heldout"]  # type: ignore[index]
     result["heldout_meets_goals"] = bool(
-        heldout_a["recall"] >= GOALS["recall"] and heldout_b["false_positive_rate"] <= GOALS["false_positive_rate"]
+        heldout_a["recall"] >= GOALS["recall"]
+        and heldout_b["false_positive_rate"] <= GOALS["false_positive_rate"]
     )
     return result

@@ -89,9 +89,15 @@ def _case(word: str, rng: random.Random) -> str:
 
 
 TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
-    "leet": _per_word(_leet), "separators": _per_word(_separate), "zero_width": _per_word(_zero_width),
-    "homoglyph": _per_word(_homoglyph), "fullwidth": _per_word(_fullwidth), "repeat": _per_word(_repeat),
-    "drop": _per_word(_drop), "mask": _per_word(_mask), "case": _per_word(_case),
+    "leet": _per_word(_leet),
+    "separators": _per_word(_separate),
+    "zero_width": _per_word(_zero_width),
+    "homoglyph": _per_word(_homoglyph),
+    "fullwidth": _per_word(_fullwidth),
+    "repeat": _per_word(_repeat),
+    "drop": _per_word(_drop),
+    "mask": _per_word(_mask),
+    "case": _per_word(_case),
 }
 
 
@@ -107,19 +113,43 @@ def _obfuscate(seed: str, transform: str, rng: random.Random) -> str:
 def _row(
     prompt: str, expected: str | None, split: str, kind: str, group: str, seed: str, **extra: str
 ) -> dict[str, object]:
-    return {"prompt": prompt, "expected": expected, "split": split, "kind": kind, "group": group, "seed": seed,
-            **extra}
+    return {
+        "prompt": prompt,
+        "expected": expected,
+        "split": split,
+        "kind": kind,
+        "group": group,
+        "seed": seed,
+        **extra,
+    }
 
 
 def adversarial(split: str, rng: random.Random, obfuscations: int = 3) -> list[dict[str, object]]:
     """Adversarial rows of one split (``tune`` or ``heldout``)."""
     if split == "tune":
-        seeds, ml, styles, benign, suffixes = S.ADV_TUNE, S.ML_TUNE, S.STYLES_TUNE, S.BENIGN_TUNE, S.INJECTION_SUFFIXES_TUNE
+        seeds, ml, styles, benign, suffixes = (
+            S.ADV_TUNE,
+            S.ML_TUNE,
+            S.STYLES_TUNE,
+            S.BENIGN_TUNE,
+            S.INJECTION_SUFFIXES_TUNE,
+        )
     elif split == "dev":
-        seeds, ml, styles, benign, suffixes = S.ADV_DEV, S.ML_DEV, S.STYLES_DEV, S.BENIGN_DEV, S.INJECTION_SUFFIXES_DEV
+        seeds, ml, styles, benign, suffixes = (
+            S.ADV_DEV,
+            S.ML_DEV,
+            S.STYLES_DEV,
+            S.BENIGN_DEV,
+            S.INJECTION_SUFFIXES_DEV,
+        )
     else:
         seeds, ml, styles, benign, suffixes = (
-            S.ADV_HELDOUT, S.ML_HELDOUT, S.STYLES_HELDOUT, S.BENIGN_HELDOUT, S.INJECTION_SUFFIXES_HELDOUT)
+            S.ADV_HELDOUT,
+            S.ML_HELDOUT,
+            S.STYLES_HELDOUT,
+            S.BENIGN_HELDOUT,
+            S.INJECTION_SUFFIXES_HELDOUT,
+        )
     rows: list[dict[str, object]] = []
     for category, phrases in seeds.items():
         for seed in phrases:
@@ -130,10 +160,14 @@ def adversarial(split: str, rng: random.Random, obfuscations: int = 3) -> list[d
     for category, phrases in ml.items():
         for phrase in phrases:
             rows.append(_row(phrase, category, split, "multilingual", category, phrase))
-            rows.append(_row(phrase + rng.choice(styles[1:]), category, split, "multilingual", category, phrase))
+            rows.append(
+                _row(phrase + rng.choice(styles[1:]), category, split, "multilingual", category, phrase)
+            )
     for group in ("everyday", "children", "art", "double_meaning"):
         for seed in benign[group]:
-            rows.append(_row(seed + rng.choice(suffixes), "injection", split, "injection_suffix", "injection", seed))
+            rows.append(
+                _row(seed + rng.choice(suffixes), "injection", split, "injection_suffix", "injection", seed)
+            )
     return rows
 
 
@@ -153,7 +187,9 @@ def benign_rows(split: str, rng: random.Random, variants: int = 3) -> list[dict[
                 rows.append(_row(prompt, None, split, "styled", group, seed))
     for phrase in ml:
         rows.append(_row(phrase, None, split, "multilingual", "multilingual", phrase))
-        rows.append(_row(phrase + rng.choice(styles[1:]), None, split, "multilingual", "multilingual", phrase))
+        rows.append(
+            _row(phrase + rng.choice(styles[1:]), None, split, "multilingual", "multilingual", phrase)
+        )
     return rows
 
 
@@ -186,10 +222,16 @@ def _write(path: Path, rows: list[dict[str, object]]) -> None:
 def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
     """Write the three files; return their row counts. Same seed, same files."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    adv = (adversarial("tune", random.Random(seed)) + _as_tune(adversarial("dev", random.Random(seed + 1)))
-           + adversarial("heldout", random.Random(seed + 5)))
-    ben = (benign_rows("tune", random.Random(seed + 2)) + _as_tune(benign_rows("dev", random.Random(seed + 3)))
-           + benign_rows("heldout", random.Random(seed + 6)))
+    adv = (
+        adversarial("tune", random.Random(seed))
+        + _as_tune(adversarial("dev", random.Random(seed + 1)))
+        + adversarial("heldout", random.Random(seed + 5))
+    )
+    ben = (
+        benign_rows("tune", random.Random(seed + 2))
+        + _as_tune(benign_rows("dev", random.Random(seed + 3)))
+        + benign_rows("heldout", random.Random(seed + 6))
+    )
     train = training_rows(random.Random(seed + 4))
     _write(out_dir / "adversarial.jsonl", adv)
     _write(out_dir / "benign.jsonl", ben)

@@ -27,8 +27,13 @@ _SAFETY_NOUN = (
     r"moderator|censorship|censor|guardrails?|safeguards?|restrictions|guidelines|policy|"
     r"policies|usage\s+rules|terms\s+of\s+service)"
 )
-_EARLIER = r"(?:previous|prior|above|earlier|preceding|original|system|initial|your|all\s+(?:the\s+)?(?:previous|prior|above))"
-_INSTRUCTIONS = r"(?:instructions?|prompts?|rules|directives|constraints|guidelines|programming|training|orders)"
+_EARLIER = (
+    r"(?:previous|prior|above|earlier|preceding|original|system|initial|your|"
+    r"all\s+(?:the\s+)?(?:previous|prior|above))"
+)
+_INSTRUCTIONS = (
+    r"(?:instructions?|prompts?|rules|directives|constraints|guidelines|programming|training|orders)"
+)
 
 _PATTERNS: tuple[str, ...] = (
     rf"\b{_VERB}\b(?:\s+\S+){{0,4}}?\s+{_SAFETY_NOUN}\b",
@@ -74,12 +79,21 @@ _PATTERNS: tuple[str, ...] = (
     r"(?:検閲なし|無検閲|制限なし)",
 )
 _DETECTOR = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+# The same patterns with doubled letters squeezed ("off" -> "of"), run over the ``dedup`` view so
+# "offffff" and "approoved" are caught.
+_DETECTOR_DEDUP = re.compile("|".join("(?:" + re.sub(r"([a-z])\1", r"\1", p) + ")" for p in _PATTERNS))
 
 
 def detect(norm: Normalized) -> Verdict | None:
     """A blocking ``injection`` verdict if any view of the prompt addresses the safety system."""
-    for text in (norm.folded, norm.latin, norm.dedup, *norm.glued):
-        m = _DETECTOR.search(text)
-        if m:
-            return Verdict.block(INJECTION, 1.0, LAYER_INJECTION, f"override instruction {m.group(0).strip()!r}")
+    for detector, texts in (
+        (_DETECTOR, (norm.folded, norm.latin, *norm.glued)),
+        (_DETECTOR_DEDUP, (norm.dedup,)),
+    ):
+        for text in texts:
+            m = detector.search(text)
+            if m:
+                return Verdict.block(
+                    INJECTION, 1.0, LAYER_INJECTION, f"override instruction {m.group(0).strip()!r}"
+                )
     return None

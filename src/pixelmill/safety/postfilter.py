@@ -87,7 +87,9 @@ class PostFilter:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(model_path, sess_options=options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            model_path, sess_options=options, providers=["CPUExecutionProvider"]
+        )
         self._input = self._session.get_inputs()[0].name
         self.threshold = threshold
         self.skin_nsfw_threshold = skin_nsfw_threshold
@@ -133,13 +135,22 @@ class PostFilter:
         for im, score in zip(images, scores, strict=True):
             score = round(float(score), 4)
             if score >= self.threshold:
-                v = Verdict.block(SEXUAL, score, LAYER_IMAGE, f"nsfw score {score:.3f} >= {self.threshold:.2f}")
+                v = Verdict.block(
+                    SEXUAL, score, LAYER_IMAGE, f"nsfw score {score:.3f} >= {self.threshold:.2f}"
+                )
             elif score >= self.skin_nsfw_threshold and (skin := skin_ratio(im)) > self.skin_ratio:
-                v = Verdict.block(SEXUAL, score, LAYER_IMAGE,
-                                  f"nsfw score {score:.3f} with skin ratio {skin:.2f} > {self.skin_ratio:.2f}")
+                v = Verdict.block(
+                    SEXUAL,
+                    score,
+                    LAYER_IMAGE,
+                    f"nsfw score {score:.3f} with skin ratio {skin:.2f} > {self.skin_ratio:.2f}",
+                )
             else:
-                v = Verdict.allow(score=score, reason=f"nsfw score {score:.3f} < {self.threshold:.2f}",
-                                  category=SEXUAL if score >= 0.5 else None)
+                v = Verdict.allow(
+                    score=score,
+                    reason=f"nsfw score {score:.3f} < {self.threshold:.2f}",
+                    category=SEXUAL if score >= 0.5 else None,
+                )
             out.append(v)
         SAFETY_CHECKS.labels(filter="post").inc(len(out))
         for v in out:

@@ -61,7 +61,9 @@ def parse_rules(text: str, source: str = "<rules>") -> list[Rule]:
             )
         pattern, category = " ".join(parts[:-1]).strip(), parts[-1].strip()
         if category not in CATEGORIES:
-            raise RulesError(f"{source}:{number}: unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
+            raise RulesError(
+                f"{source}:{number}: unknown category {category!r}; use one of {', '.join(CATEGORIES)}"
+            )
         try:
             compiled = re.compile(pattern, re.IGNORECASE)
         except re.error as exc:
@@ -98,7 +100,9 @@ class RulesFile:
                 else:
                     try:
                         self._rules = parse_rules(self.path.read_text(encoding="utf-8"), str(self.path))
-                        log.info("safety rules loaded", extra={"path": str(self.path), "rules": len(self._rules)})
+                        log.info(
+                            "safety rules loaded", extra={"path": str(self.path), "rules": len(self._rules)}
+                        )
                     except (RulesError, OSError, UnicodeDecodeError) as exc:
                         log.error("safety rules not reloaded; previous rules stay in force: %s", exc)
                 self._stamp = stamp
@@ -110,6 +114,9 @@ class RulesFile:
             for text in (norm.folded, norm.latin):
                 if rule.pattern.search(text):
                     return Verdict.block(
-                        rule.category, 1.0, LAYER_RULES, f"operator rule line {rule.line}: {rule.pattern.pattern!r}"
+                        rule.category,
+                        1.0,
+                        LAYER_RULES,
+                        f"operator rule line {rule.line}: {rule.pattern.pattern!r}",
                     )
         return None

@@ -30,7 +30,9 @@ class ViolationTracker:
     Not thread-safe: the gateway calls it under its own lock or per process.
     """
 
-    def __init__(self, max_violations: int = 5, window_s: float = 3600.0, restrict_s: float = 86400.0) -> None:
+    def __init__(
+        self, max_violations: int = 5, window_s: float = 3600.0, restrict_s: float = 86400.0
+    ) -> None:
         if max_violations < 1:
             raise ValueError(f"max_violations must be >= 1, got {max_violations}")
         if window_s <= 0 or restrict_s <= 0:

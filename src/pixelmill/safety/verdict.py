@@ -24,7 +24,13 @@ REAL_PERSON_SEXUAL = "real_person_sexual"
 INJECTION = "injection"
 
 CATEGORIES: tuple[str, ...] = (
-    SEXUAL, SEXUAL_MINORS, VIOLENCE_GORE, HATE, SELF_HARM, REAL_PERSON_SEXUAL, INJECTION,
+    SEXUAL,
+    SEXUAL_MINORS,
+    VIOLENCE_GORE,
+    HATE,
+    SELF_HARM,
+    REAL_PERSON_SEXUAL,
+    INJECTION,
 )
 """Every category a :class:`Verdict` may carry, most severe first where it matters."""
 
@@ -77,7 +83,9 @@ class Verdict:
     reason: str
 
     @classmethod
-    def allow(cls, score: float = 0.0, reason: str = "no layer flagged", category: str | None = None) -> Verdict:
+    def allow(
+        cls, score: float = 0.0, reason: str = "no layer flagged", category: str | None = None
+    ) -> Verdict:
         """An allowed verdict (layer ``none``)."""
         return cls(True, category, score, LAYER_NONE, reason)
 

@@ -1,12 +1,13 @@
 """``--plot``: one PNG per scenario run — p95 queue wait by lane over time for each policy (log
 scale, one panel per policy; solid: p95 wait of the jobs claimed in each bucket, dotted: age of
 the lane's oldest queued job, which shows a lane that is not being served at all) and
-utilisation over time for every policy (bottom panel)."""
+utilisation over time for every policy (bottom panel; dashed: the scenario's other variant)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from pixelmill.sim.metrics import series
 from pixelmill.sim.scenarios import ScenarioRun, plot_series
 
 LANE_COLOURS = {
@@ -43,6 +44,14 @@ def write_plot(run: ScenarioRun, path: str | Path) -> Path:
     for policy in policies:
         s = data[policy]
         ax.plot([t / 60 for t in s["util_t"]], s["util"], label=policy, lw=1.2)  # type: ignore[union-attr]
+    headline = run.scenario.variants[0].name
+    for variant, results in run.runs.items():
+        if variant == headline:
+            continue
+        policy = "pixelmill" if "pixelmill" in results else next(iter(results))
+        s = series(results[policy], 60.0)
+        ax.plot([t / 60 for t in s["util_t"]], s["util"], label=f"{policy} [{variant}]",  # type: ignore[union-attr]
+                lw=1.0, ls="--", color="black")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("utilisation")
     ax.set_xlabel("simulated minutes")

@@ -3,14 +3,17 @@
 Method (one run, one backend): a fresh store (SQLite in a temp folder, or a temporary
 PostgreSQL server started from the installed binaries with fsync on), three users (pro, paid,
 free); ``claimers`` threads, each with its own connection, submit ``jobs`` jobs spread evenly
-over the three lanes (``submits_per_s``), then claim them ``batch`` at a time until the queue is
-empty (``claims_per_s`` counts jobs claimed). ``lane_split`` is the share of each lane among the
-first ``jobs / 3`` jobs claimed: every lane is still loaded then, so it should be 4:2:1
+over the three lanes (``submits_per_s``); then ``claimers`` claimer PROCESSES (like real
+workers: no shared interpreter lock) claim them ``batch`` at a time until the queue is empty
+(``claims_per_s`` counts jobs claimed, from the moment all claimers are ready).
+``lane_split`` is the share of each lane among the first ``jobs / 3`` jobs claimed: every lane
+is still loaded then, so it should be 4:2:1
 (0.571 / 0.286 / 0.143).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
 import threading
 import time
@@ -50,6 +53,47 @@ def _threads(n: int, target: Any) -> float:
     return elapsed
 
 
+def _claimer(url: str, i: int, batch: int, ready: Any, go: Any, out: Any) -> None:
+    """One claimer process: claim until the queue is empty; report (monotonic time, lane)s."""
+    store = open_job_store(url)
+    claimed: list[tuple[float, str]] = []
+    ready.release()
+    go.wait()
+    while True:
+        got = store.claim(f"bench-{i}", batch, "builtin")
+        if not got:
+            break
+        t = time.monotonic()
+        claimed.extend((t, j.lane) for j in got)
+    store.close()
+    out.put((time.monotonic(), claimed))
+
+
+def _claim_in_processes(url: str, claimers: int, batch: int) -> tuple[list[str], float]:
+    """Claim everything with ``claimers`` processes; return the lanes in claim order and the
+    wall time from the start signal to the last claimer's finish."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_claimer, args=(url, i, batch, ready, go, out)) for i in range(claimers)]
+    for p in procs:
+        p.start()
+    try:
+        for _ in procs:
+            if not ready.acquire(timeout=120):
+                raise RuntimeError("a claimer process did not start within 120 s")
+        t0 = time.monotonic()
+        go.set()
+        results = [out.get(timeout=600) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+    end = max(r[0] for r in results)
+    claims = sorted(c for _, cs in results for c in cs)
+    return [lane for _, lane in claims], end - t0
+
+
 def run_queue_bench(backend: str, *, claimers: int = 16, jobs: int = 6000, batch: int = 1) -> dict[str, Any]:
     """Run the benchmark; return the JSON-ready figures (see the module docstring)."""
     if claimers < 1 or jobs < 3 or batch < 1:
@@ -85,18 +129,7 @@ def run_queue_bench(backend: str, *, claimers: int = 16, jobs: int = 6000, batch
 
         submit_s = _threads(claimers, submit)
 
-        order: list[str] = []
-        lock = threading.Lock()
-
-        def claim(i: int) -> None:
-            while True:
-                got = stores[i].claim(f"bench-{i}", batch, "builtin")
-                if not got:
-                    return
-                with lock:
-                    order.extend(j.lane for j in got)
-
-        claim_s = _threads(claimers, claim)
+        order, claim_s = _claim_in_processes(url, claimers, batch)
         if len(order) != jobs:
             raise RuntimeError(f"claimed {len(order)} jobs of {jobs}: the store lost or duplicated jobs")
         head = Counter(order[: jobs // 3])

@@ -121,6 +121,15 @@ class JobStore(Protocol):
         """Follow-up jobs whose parent is ``job_id``, oldest first."""
         ...
 
+    def image_owner(self, sha256: str) -> tuple[str, bool] | None:
+        """``(user_id, private)`` of a SUCCEEDED job that produced this image (a public one when
+        several did); None when no live job has it (quarantined images never count)."""
+        ...
+
+    def count_user_jobs(self, user_id: str, states: Sequence[str]) -> int:
+        """How many of the user's jobs are in these states (per-tier queued/running limits)."""
+        ...
+
     def queue_position(self, job_id: str) -> int | None:
         """How many queued jobs of the same lane are ahead of this one (0 = next); None unless
         QUEUED."""
@@ -140,7 +149,8 @@ class JobStore(Protocol):
 
     def delete_user_data(self, user_id: str) -> list[str]:
         """Delete the user's jobs, usage and API keys (the user row stays, tier kept); return
-        the blob keys the caller must delete (images, quarantined images, checkpoints)."""
+        the blob keys the caller must delete (images, quarantined images, checkpoints); an image
+        another user's job also produced (same bytes, same key) is not listed."""
         ...
 
     # --- workers -----------------------------------------------------------------------------

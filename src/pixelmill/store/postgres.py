@@ -66,6 +66,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             PRIMARY KEY (user_id, mode))""",
         *[f"INSERT INTO lanes (lane) VALUES ('{lane}')" for lane in LANES],
     ]),
+    (2, [
+        # Images of succeeded jobs by content hash: who may see images/<sha256>.png.
+        """CREATE TABLE job_images (
+            sha256 TEXT NOT NULL, job_id TEXT NOT NULL REFERENCES jobs(id), idx INTEGER NOT NULL,
+            PRIMARY KEY (sha256, job_id, idx))""",
+        # Backfill from the jobs already done.
+        """INSERT INTO job_images (sha256, job_id, idx)
+            SELECT i->>'sha256', j.id, (i->>'index')::int
+            FROM jobs j CROSS JOIN LATERAL jsonb_array_elements(j.images) i WHERE j.state = 'succeeded'""",
+    ]),
 ]
 
 _MIGRATION_LOCK = 7_242_001  # pg_advisory_xact_lock key: one migrator at a time
@@ -112,12 +122,16 @@ QUERIES = Queries(
         VALUES (%(user_id)s, %(mode)s, %(gpu_seconds)s)
         ON CONFLICT (user_id, mode) DO UPDATE SET gpu_seconds = usage.gpu_seconds + excluded.gpu_seconds""",
     usage_by_user="SELECT mode, gpu_seconds FROM usage WHERE user_id = %(user_id)s ORDER BY mode",
+    insert_job_image="""INSERT INTO job_images (sha256, job_id, idx) VALUES (%(sha256)s, %(job_id)s, %(idx)s)
+        ON CONFLICT DO NOTHING""",
+    # A public owner first when several jobs made the same bytes.
+    image_owner="""SELECT j.user_id, j.private FROM job_images i JOIN jobs j ON j.id = i.job_id
+        WHERE i.sha256 = %(sha256)s AND j.state = 'succeeded' ORDER BY j.private LIMIT 1""",
+    delete_user_job_images="""DELETE FROM job_images
+        WHERE job_id IN (SELECT id FROM jobs WHERE user_id = %(user_id)s)""",
+    count_user_jobs="""SELECT count(*) AS n FROM jobs
+        WHERE user_id = %(user_id)s AND state = ANY(%(states)s)""",
 )
-
-# One message (no parameters: simple protocol): open the claim transaction, commit it
-# asynchronously (see PostgresJobStore._claim_tx), lock the lane rows.
-CLAIM_BEGIN = ("BEGIN; SET LOCAL synchronous_commit = off; "
-               "SELECT lane, pass_value, active FROM lanes ORDER BY lane FOR UPDATE")
 
 _DUE = """j.state = 'queued' AND j.model_id = %(model_id)s AND j.not_before <= %(now)s
         AND (%(width)s::int IS NULL OR (j.width = %(width)s AND j.height = %(height)s))"""
@@ -164,11 +178,14 @@ class PostgresJobStore(SqlJobStore):
             yield cur
 
     @contextlib.contextmanager
-    def _claim_tx(self) -> Iterator[ClaimTx]:
+    def _claim_tx(self, model_id: str, size: tuple[int, int] | None, now: float,
+                  k: int) -> Iterator[ClaimTx]:
         # Claims serialise on the lane rows, so the time between locking them and committing
-        # is the claim rate's ceiling. Two things keep it short:
-        # - three round trips: BEGIN + commit mode + lane lock in one simple-protocol message,
-        #   the candidate query, then every write and the COMMIT in one pipeline flush;
+        # is the claim rate's ceiling. Three things keep it short:
+        # - candidates are locked (SKIP LOCKED) BEFORE the lane rows: concurrent claimers take
+        #   disjoint candidates, and only the pick and the writes happen under the lane lock;
+        # - three round trips: BEGIN + commit mode + candidates in one pipeline flush, the lane
+        #   lock, then every write and the COMMIT in one pipeline flush;
         # - asynchronous commit: waiting for each WAL flush under the lock would cap claims at
         #   the disk's fsync rate. Losing a claim in a server crash is harmless: the job is
         #   QUEUED again and the claimer's next heartbeat or write is refused by the fence
@@ -176,10 +193,12 @@ class PostgresJobStore(SqlJobStore):
         with self._borrow() as conn:
             cur = conn.cursor()
             try:
-                cur.execute(CLAIM_BEGIN)
-                while cur.nextset():
-                    pass
-                tx = ClaimTx(cur, [dict(r) for r in cur.fetchall()])
+                with conn.pipeline():
+                    cur.execute("BEGIN")
+                    cur.execute("SET LOCAL synchronous_commit = off")
+                    candidates = self._candidates(cur, model_id, size, now, k)
+                lanes = [dict(r) for r in cur.execute(QUERIES.lanes_for_update).fetchall()]
+                tx = ClaimTx(cur, lanes, candidates)
                 yield tx
                 with conn.pipeline():
                     for sql, params in tx.staged:

@@ -62,6 +62,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             PRIMARY KEY (user_id, mode))""",
         *[f"INSERT INTO lanes (lane) VALUES ('{lane}')" for lane in LANES],
     ]),
+    (2, [
+        # Images of succeeded jobs by content hash: who may see images/<sha256>.png.
+        """CREATE TABLE job_images (
+            sha256 TEXT NOT NULL, job_id TEXT NOT NULL REFERENCES jobs(id), idx INTEGER NOT NULL,
+            PRIMARY KEY (sha256, job_id, idx))""",
+        # Backfill from the jobs already done.
+        """INSERT INTO job_images (sha256, job_id, idx)
+            SELECT json_extract(i.value, '$.sha256'), j.id, json_extract(i.value, '$.index')
+            FROM jobs j, json_each(j.images) i WHERE j.state = 'succeeded'""",
+    ]),
 ]
 
 _JOB_COLS = ", ".join(JOB_COLUMNS)
@@ -101,6 +111,16 @@ QUERIES = Queries(
     add_usage="""INSERT INTO usage (user_id, mode, gpu_seconds) VALUES (:user_id, :mode, :gpu_seconds)
         ON CONFLICT (user_id, mode) DO UPDATE SET gpu_seconds = usage.gpu_seconds + excluded.gpu_seconds""",
     usage_by_user="SELECT mode, gpu_seconds FROM usage WHERE user_id = :user_id ORDER BY mode",
+    insert_job_image="""INSERT OR IGNORE INTO job_images (sha256, job_id, idx)
+        VALUES (:sha256, :job_id, :idx)""",
+    # A public owner first when several jobs made the same bytes.
+    image_owner="""SELECT j.user_id, j.private FROM job_images i JOIN jobs j ON j.id = i.job_id
+        WHERE i.sha256 = :sha256 AND j.state = 'succeeded' ORDER BY j.private LIMIT 1""",
+    delete_user_job_images="""DELETE FROM job_images
+        WHERE job_id IN (SELECT id FROM jobs WHERE user_id = :user_id)""",
+    # :states_csv is ",queued,running," (SQLite has no array parameters).
+    count_user_jobs="""SELECT count(*) AS n FROM jobs
+        WHERE user_id = :user_id AND instr(:states_csv, ',' || state || ',') > 0""",
 )
 
 # The claim's candidates of one lane: queued, this model (and size), due; with the user's usage.

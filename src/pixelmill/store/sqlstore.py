@@ -25,7 +25,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pixelmill.jobs import (
@@ -92,14 +92,20 @@ class Queries:
     delete_user_keys: str
     add_usage: str
     usage_by_user: str
+    insert_job_image: str
+    image_owner: str
+    delete_user_job_images: str
+    count_user_jobs: str
 
 
 @dataclass
 class ClaimTx:
-    """An open claim transaction: its cursor, the locked lane rows, the writes to apply."""
+    """An open claim transaction: its cursor, the locked lane rows, the candidate rows per lane
+    (see ``_candidates``), the writes to apply."""
 
     cur: Any
     lane_rows: list[dict[str, Any]]
+    candidates: dict[str, list[dict[str, Any]]]
     staged: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def stage(self, sql: str, params: dict[str, Any]) -> None:
@@ -161,11 +167,14 @@ class SqlJobStore(ABC):
         in PostgreSQL locked ``FOR UPDATE SKIP LOCKED``."""
 
     @contextlib.contextmanager
-    def _claim_tx(self) -> Iterator[ClaimTx]:
-        """The claim's transaction: begun, lane rows read under lock; staged writes are applied
-        and committed on exit. PostgreSQL overrides it to save round trips under the lock."""
+    def _claim_tx(self, model_id: str, size: tuple[int, int] | None, now: float,
+                  k: int) -> Iterator[ClaimTx]:
+        """The claim's transaction: lane rows read under lock, candidates fetched; the staged
+        writes are applied and committed on exit. PostgreSQL overrides it to shorten the time
+        the lane rows stay locked."""
         with self._tx() as cur:
-            tx = ClaimTx(cur, self._fetch(cur, self.Q.lanes_for_update, {}))
+            lanes = self._fetch(cur, self.Q.lanes_for_update, {})
+            tx = ClaimTx(cur, lanes, self._candidates(cur, model_id, size, now, k))
             yield tx
             for sql, params in tx.staged:
                 cur.execute(sql, params)
@@ -223,8 +232,19 @@ class SqlJobStore(ABC):
         return [dict(r) for r in cur.fetchall()]
 
     def _job_params(self, job: Job, columns: Sequence[str]) -> dict[str, Any]:
-        data = job.to_dict()
-        return {c: self._json(data[c]) if c in JSON_COLUMNS else data[c] for c in columns}
+        """Query parameters for these columns (built field by field: ``asdict`` of the whole
+        job deep-copies its params and costs more than the claim's SQL)."""
+        out: dict[str, Any] = {}
+        for c in columns:
+            value = getattr(job, c)
+            if c == "state":
+                value = value.value
+            elif c in ("images", "checkpoints"):
+                value = [asdict(v) for v in value]
+            elif c == "timings":
+                value = asdict(value)
+            out[c] = self._json(value) if c in JSON_COLUMNS else value
+        return out
 
     def _save(self, cur: Any, job: Job) -> None:
         cur.execute(self.Q.save_job, self._job_params(job, ("id", *MUTABLE_COLUMNS)))
@@ -334,6 +354,16 @@ class SqlJobStore(ABC):
             depths[r["lane"]] = int(r["n"])
         return depths
 
+    def image_owner(self, sha256: str) -> tuple[str, bool] | None:
+        rows = self._rows(self.Q.image_owner, {"sha256": sha256})
+        return (rows[0]["user_id"], bool(rows[0]["private"])) if rows else None
+
+    def count_user_jobs(self, user_id: str, states: Sequence[str]) -> int:
+        wanted = [JobState(s).value for s in states]
+        rows = self._rows(self.Q.count_user_jobs, {"user_id": user_id, "states": wanted,
+                                                   "states_csv": "," + ",".join(wanted) + ","})
+        return int(rows[0]["n"])
+
     def cancel(self, job_id: str, user_id: str | None = None, now: float | None = None) -> Job:
         now = time.time() if now is None else now
         with self._tx() as cur:
@@ -352,9 +382,13 @@ class SqlJobStore(ABC):
         with self._tx() as cur:
             rows = self._fetch(cur, self.Q.user_jobs, {"user_id": user_id})
             keys = [key for r in rows for key in job_from_row(r).blob_keys()]
-            for sql in (self.Q.delete_user_jobs, self.Q.delete_user_usage, self.Q.delete_user_keys):
+            for sql in (self.Q.delete_user_job_images, self.Q.delete_user_jobs, self.Q.delete_user_usage,
+                        self.Q.delete_user_keys):
                 cur.execute(sql, {"user_id": user_id})
-        return keys
+            # Content-addressed images another user's job also produced must stay.
+            shared = {key for key in keys if key.startswith("images/") and self._fetch(
+                cur, self.Q.image_owner, {"sha256": key[len("images/"):-len(".png")]})}
+        return sorted(dict.fromkeys(k for k in keys if k not in shared))
 
     # --- claims and leases ------------------------------------------------------------------------
     def claim(self, worker_id: str, k: int, model_id: str, now: float | None = None, *,
@@ -362,12 +396,11 @@ class SqlJobStore(ABC):
         now = time.time() if now is None else now
         if k < 1:
             return []
-        with self._claim_tx() as tx:
-            cur = tx.cur
+        with self._claim_tx(model_id, size, now, k) as tx:
             lanes = {r["lane"]: LaneState(r["lane"], float(r["pass_value"]), bool(r["active"]))
                      for r in tx.lane_rows}
             before = {name: (s.pass_value, s.active) for name, s in lanes.items()}
-            rows = self._candidates(cur, model_id, size, now, k)
+            rows = tx.candidates
             by_id = {r["id"]: r for lane_rows in rows.values() for r in lane_rows}
             heads = {lane: [QueueHead(lane, r["id"], float(r["created_at"]), r["tier"],
                                       float(r["user_usage_s"])) for r in lane_rows]
@@ -423,7 +456,7 @@ class SqlJobStore(ABC):
 
     def _finish(self, job_id: str, attempt: int, worker_id: str, state: JobState,
                 gpu_seconds: float, now: float, timings: JobTimings | None = None,
-                **changes: Any) -> Job:
+                index_images: bool = False, **changes: Any) -> Job:
         """A fenced completion: RUNNING -> ``state`` with ``changes``; adds timings and GPU time."""
         with self._tx() as cur:
             job = self._load(cur, job_id)
@@ -443,6 +476,10 @@ class SqlJobStore(ABC):
                 job.finished_at = now
                 job.progress_step = job.progress_total if state is JobState.SUCCEEDED else job.progress_step
             self._save(cur, job)
+            if index_images:
+                for img in job.images:
+                    cur.execute(self.Q.insert_job_image, {"sha256": img.sha256, "job_id": job.id,
+                                                          "idx": img.index})
             if gpu_seconds:
                 cur.execute(self.Q.add_usage, {"user_id": job.user_id, "mode": job.mode,
                                                "gpu_seconds": gpu_seconds})
@@ -452,8 +489,8 @@ class SqlJobStore(ABC):
                 timings: JobTimings, gpu_seconds: float, now: float | None = None) -> Job:
         now = time.time() if now is None else now
         return self._finish(job_id, attempt, worker_id, JobState.SUCCEEDED, gpu_seconds, now,
-                            timings, images=list(images), error_code=None, error_message=None,
-                            checkpoints=[])
+                            timings, index_images=True, images=list(images), error_code=None,
+                            error_message=None, checkpoints=[])
 
     def block(self, job_id: str, attempt: int, worker_id: str, category: str, message: str,
               images: Sequence[JobImage], timings: JobTimings, gpu_seconds: float,

@@ -18,9 +18,13 @@ class Recipe:
     Data: ``n_scenes`` procedural scenes at ``size`` px, ``captions_per_scene`` wordings each.
     Autoencoder (AutoencoderKL, 4x downsampling): ``ae_channels``, ``latent_channels``,
     ``ae_steps`` x ``ae_batch`` at ``ae_lr``, KL weight ``ae_kl``.
+    Decoder fine-tuning after the UNet (encoder frozen, so the UNet's latents stay valid):
+    ``decoder_steps`` x ``ae_batch`` at a constant ``decoder_lr``.
     UNet (UNet2DConditionModel on the latents): ``unet_channels``, ``unet_steps`` x
     ``unet_batch`` at ``unet_lr`` (linear warm-up ``warmup`` steps, cosine decay to 10%),
     ``cfg_dropout`` (fraction of captions replaced by ""), ``ema_decay``, min-SNR ``snr_gamma``.
+    ``unet_stop``: stop after that many UNet steps (the learning-rate schedule still spans
+    ``unet_steps``): how a run cut short by ``max_minutes`` is reproduced exactly.
     Sampling defaults written to the model folder: ``default_steps``.
     """
 
@@ -34,6 +38,8 @@ class Recipe:
     ae_batch: int = 16
     ae_lr: float = 2e-3
     ae_kl: float = 1e-6
+    decoder_steps: int = 0
+    decoder_lr: float = 5e-4
     unet_channels: tuple[int, ...] = (32, 64, 128)
     unet_steps: int = 2000
     unet_batch: int = 32
@@ -43,6 +49,7 @@ class Recipe:
     ema_decay: float = 0.999
     snr_gamma: float = 5.0
     default_steps: int = 24
+    unet_stop: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -55,9 +55,11 @@ class TrainReport:
     recipe: Recipe
     ae_steps: int = 0
     unet_steps: int = 0
+    decoder_steps: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     ae_loss: list[tuple[int, float]] = field(default_factory=list)
     unet_loss: list[tuple[int, float]] = field(default_factory=list)
+    decoder_loss: list[tuple[int, float]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,9 +67,11 @@ class TrainReport:
             "recipe": self.recipe.to_json(),
             "ae_steps": self.ae_steps,
             "unet_steps": self.unet_steps,
+            "decoder_steps": self.decoder_steps,
             "seconds": self.seconds,
             "ae_loss": self.ae_loss,
             "unet_loss": self.unet_loss,
+            "decoder_loss": self.decoder_loss,
         }
 
 
@@ -183,6 +187,59 @@ def train_autoencoder(
     ae.eval()
 
 
+def finetune_decoder(
+    ae: Any,
+    images: torch.Tensor,
+    recipe: Recipe,
+    seed: int,
+    log: Log,
+    report: TrainReport,
+    *,
+    save: Callable[[Any], None] | None = None,
+    save_every: int = 100,
+) -> None:
+    """Train only the decoder on the frozen encoder's posteriors (L1 + MSE).
+
+    The encoder does not change, so latents the UNet was trained on stay valid; a generator of
+    its own (``seed + 1``) and a constant learning rate make a run stopped after K steps equal
+    to a run of ``decoder_steps=K``."""
+    if recipe.decoder_steps <= 0:
+        return
+    gen = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        stats = [
+            ae.encode(images_to_tensor(images[i : i + 64].numpy())).latent_dist
+            for i in range(0, len(images), 64)
+        ]
+    mean = torch.cat([d.mean for d in stats])
+    std = torch.cat([d.std for d in stats])
+    params = list(ae.decoder.parameters()) + list(ae.post_quant_conv.parameters())
+    opt = torch.optim.AdamW(params, lr=recipe.decoder_lr, weight_decay=0.0)
+    ae.train()
+    running = 0.0
+    every, smooth = _log_every(recipe.decoder_steps)
+    for step in range(recipe.decoder_steps):
+        idx = torch.randint(0, len(images), (recipe.ae_batch,), generator=gen)
+        x = images_to_tensor(images[idx].numpy())
+        z = mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=gen)
+        recon = ae.decode(z).sample
+        loss = F.l1_loss(recon, x) + F.mse_loss(recon, x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        running = loss.item() if step == 0 else smooth * running + (1 - smooth) * loss.item()
+        report.decoder_steps = step + 1
+        if (step + 1) % every == 0 or step + 1 == recipe.decoder_steps:
+            report.decoder_loss.append((step + 1, round(running, 5)))
+            log({"phase": "decoder", "step": step + 1, "loss": running})
+        if save is not None and (step + 1) % save_every == 0:
+            ae.eval()
+            save(ae)
+            ae.train()
+    ae.eval()
+
+
 @torch.no_grad()
 def encode_latents(ae: Any, images: torch.Tensor, batch: int = 64) -> torch.Tensor:
     """Posterior means of every image (what the backend's ``encode_image`` also returns)."""
@@ -218,7 +275,7 @@ def train_unet(
     running = 0.0
     every, smooth = _log_every(recipe.unet_steps)
     n, k = index.shape
-    for step in range(recipe.unet_steps):
+    for step in range(min(recipe.unet_stop or recipe.unet_steps, recipe.unet_steps)):
         for g in opt.param_groups:
             g["lr"] = _lr(step, recipe.unet_steps, recipe.unet_lr, recipe.warmup)
         b = recipe.unet_batch
@@ -292,6 +349,7 @@ def write_model_folder(out: Path, unet: Any, ae: Any, recipe: Recipe, report: Tr
                 "seed": report.seed,
                 "ae_steps": report.ae_steps,
                 "unet_steps": report.unet_steps,
+                "decoder_steps": report.decoder_steps,
                 "command": training_command(report),
             },
         },
@@ -301,11 +359,16 @@ def write_model_folder(out: Path, unet: Any, ae: Any, recipe: Recipe, report: Tr
 
 
 def training_command(report: TrainReport) -> str:
-    """The command that reproduces this folder (step counts as reached)."""
-    return (
+    """The command that reproduces this folder (``--unet-stop`` when a run was cut short)."""
+    cmd = (
         f"pixelmill train demo-model --out DIR --seed {report.seed} "
-        f"--ae-steps {report.ae_steps} --unet-steps {report.unet_steps}"
+        f"--ae-steps {report.ae_steps} --unet-steps {report.recipe.unet_steps}"
     )
+    if report.decoder_steps:
+        cmd += f" --decoder-steps {report.decoder_steps}"
+    if report.unet_steps < report.recipe.unet_steps:
+        cmd += f" --unet-stop {report.unet_steps}"
+    return cmd
 
 
 def cached_embeddings(texts: list[list[str]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -393,7 +456,13 @@ def train_demo_model(
     ema = train_unet(
         unet, latents, table, index, empty, recipe, gen, emit, report, deadline=deadline, save=save
     )
-    # 6. folder
     save(ema)
+    # 6. decoder fine-tuning (encoder frozen: the UNet's latents stay valid)
+    t0 = time.monotonic()
+    finetune_decoder(ae, images, recipe, seed, emit, report)
+    report.seconds["decoder"] = round(time.monotonic() - t0, 1)
+    # 7. folder
+    report.seconds["total"] = round(time.monotonic() - start, 1)
+    write_model_folder(out, ema, ae, recipe, report)
     emit({"phase": "done", "seconds": report.seconds})
     return report

@@ -338,6 +338,39 @@ function cardFor(id) {
   return document.querySelector(`[data-testid="job-card"][data-job-id="${CSS.escape(id)}"]`);
 }
 
+function renderGrid(job) {
+  const grid = document.createElement("div");
+  grid.className = "grid";
+  const images = job.images || [];
+  const slots = Math.max(4, images.length);
+  const ratio = job.width && job.height ? `${job.width} / ${job.height}` : "1 / 1";
+  for (let i = 0; i < slots; i++) {
+    const img = images[i];
+    if (img) {
+      const cell = document.createElement("a");
+      cell.className = "cell";
+      cell.href = `#/jobs/${job.id}/${i}`;
+      cell.setAttribute("aria-label", `Open image ${i + 1}`);
+      const el = document.createElement("img");
+      el.src = img.url;
+      el.alt = `${job.prompt} (image ${i + 1}, seed ${img.seed})`;
+      el.loading = "lazy";
+      el.width = img.width;
+      el.height = img.height;
+      el.dataset.testid = "job-image";
+      cell.append(el);
+      grid.append(cell);
+    } else {
+      const cell = document.createElement("div");
+      cell.className = `cell placeholder ${job.status}`;
+      cell.style.aspectRatio = ratio;
+      grid.append(cell);
+    }
+  }
+  return grid;
+
+}
+
 function renderCard(job) {
   let card = cardFor(job.id);
   if (!card) {
@@ -370,36 +403,8 @@ function renderCard(job) {
     card.append(bar);
   }
 
-  const grid = document.createElement("div");
-  grid.className = "grid";
-  const images = job.images || [];
-  const slots = Math.max(4, images.length);
-  const ratio = job.width && job.height ? `${job.width} / ${job.height}` : "1 / 1";
-  for (let i = 0; i < slots; i++) {
-    const img = images[i];
-    if (img) {
-      const cell = document.createElement("a");
-      cell.className = "cell";
-      cell.href = `#/jobs/${job.id}/${i}`;
-      cell.setAttribute("aria-label", `Open image ${i + 1}`);
-      const el = document.createElement("img");
-      el.src = img.url;
-      el.alt = `${job.prompt} (image ${i + 1}, seed ${img.seed})`;
-      el.loading = "lazy";
-      el.width = img.width;
-      el.height = img.height;
-      el.dataset.testid = "job-image";
-      cell.append(el);
-      grid.append(cell);
-    } else {
-      const cell = document.createElement("div");
-      cell.className = `cell placeholder ${job.status}`;
-      cell.style.aspectRatio = ratio;
-      grid.append(cell);
-    }
-  }
-  card.append(grid);
-
+  const unfinishedOrOk = !TERMINAL.has(job.status) || job.status === "succeeded";
+  if (unfinishedOrOk) card.append(renderGrid(job));
   if (job.status === "failed" || job.status === "blocked") {
     const msg = document.createElement("p");
     msg.className = "card-error";
@@ -408,7 +413,7 @@ function renderCard(job) {
     card.append(msg);
   }
 
-  if (!job.id.startsWith("pending-")) {
+  if (!job.id.startsWith("pending-") && unfinishedOrOk) {
     const actions = document.createElement("div");
     actions.className = "actions";
     for (const spec of ACTIONS) {
