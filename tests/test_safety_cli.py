@@ -75,7 +75,7 @@ def test_eval_safety_prints_the_report() -> None:
     result = _cli("eval", "safety", "--json", "--no-embedding", "--latency-samples", "30")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    for part in (report, report["adversarial"]["heldout"] and report):
+    for part in (report, {key: report[key]["heldout"] for key in ("adversarial", "benign")}):
         assert {"n", "recall", "per_category"} <= set(part["adversarial"])
         assert {"n", "false_positive_rate", "per_category"} <= set(part["benign"])
     for split in ("tune", "heldout"):

@@ -43,12 +43,12 @@ def test_heldout_seeds_are_used_by_nothing_else() -> None:
     )
     heldout = seeds(S.ADV_HELDOUT) | seeds(S.ML_HELDOUT) | seeds(S.BENIGN_HELDOUT) | set(S.BENIGN_ML_HELDOUT)
     assert not tune & heldout
-    assert not (set(S.INJECTION_SUFFIXES_TUNE) | set(S.INJECTION_SUFFIXES_DEV)) & set(
-        S.INJECTION_SUFFIXES_HELDOUT
-    )
-    assert not (set(S.STYLES_TUNE[1:]) | set(S.STYLES_DEV[1:]) | set(S.STYLES_TRAIN)) & set(
-        S.STYLES_HELDOUT[1:]
-    )
+    assert not (
+        set(S.INJECTION_SUFFIXES_TUNE) | set(S.INJECTION_SUFFIXES_DEV) | set(S.INJECTION_SUFFIXES_DEV2)
+    ) & set(S.INJECTION_SUFFIXES_HELDOUT)
+    assert not (
+        set(S.STYLES_TUNE[1:]) | set(S.STYLES_DEV[1:]) | set(S.STYLES_DEV2[1:]) | set(S.STYLES_TRAIN)
+    ) & set(S.STYLES_HELDOUT[1:])
     train_seeds = {r["seed"] for r in load("train")}
     assert not train_seeds & {
         r["seed"] for r in load("adversarial") + load("benign") if r["split"] == "heldout"

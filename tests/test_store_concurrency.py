@@ -63,8 +63,9 @@ def test_postgres_restart_loses_nothing(pg_server: PostgresServer, pg_url: str) 
     uid = store.create_user("dur", "pro")[0].id
     ids = {store.submit(JobRequest(uid, "pro", "fast", f"job {i}", steps=5)).id for i in range(50)}
     running = store.claim("w", 5, "builtin")
-    store.close()
     pg_server.restart()
+    assert store.lane_depths()["pro"] == 45  # an open store reconnects for reads
+    store.close()
     again = open_job_store(pg_url)
     try:
         jobs = again.list_user_jobs(uid, limit=100).jobs

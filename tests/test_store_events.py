@@ -52,3 +52,14 @@ def test_streams_are_trimmed(event_bus: Any) -> None:
 def test_bad_event_id_is_a_clear_error(event_bus: Any) -> None:
     with pytest.raises(ValueError, match="bad event id"):
         event_bus.read("j", "not-an-id!")
+
+
+def test_redis_streams_expire_and_ids_are_stream_ids(redis_url: str) -> None:
+    from pixelmill.store.redis_events import RedisEventBus
+
+    bus = RedisEventBus(redis_url, ttl_s=60)
+    event_id = bus.publish("j", {"type": "queued"})
+    assert event_id.split("-")[0].isdigit()  # <ms>-<seq>: valid as an SSE id
+    ttl = bus.client.ttl("pixelmill:events:j")
+    assert 0 < ttl <= 60
+    bus.close()

@@ -233,6 +233,7 @@ class Worker:
         self.active: dict[str, _Active] = {}
         self._last_reap = float("-inf")
         self._last_beacon = float("-inf")
+        self._next_claim_at = float("-inf")
 
     @classmethod
     def from_settings(cls, settings: Settings, *, store: JobStore | None = None,
@@ -314,7 +315,11 @@ class Worker:
         return sum(a.job.n_images for a in self.active.values())
 
     def _claim(self, now: float) -> None:
+        """Fill free batch slots. After a claim that found nothing, the queue is asked again
+        only ``poll_s`` later (so a busy engine with spare slots does not query every step)."""
         free = self.max_batch - self._slots_in_use()
+        if free <= 0 or (self.engine.has_work and now < self._next_claim_at):
+            return
         for model_id in self.model_ids:
             while free > 0:
                 jobs = self.store.claim(self.worker_id, max(1, free // 4), model_id, now,
@@ -324,6 +329,8 @@ class Worker:
                 for job in jobs:
                     free -= job.n_images
                     self._start(job, now)
+        if free > 0:
+            self._next_claim_at = now + self.poll_s
 
     def _start(self, job: Job, now: float) -> None:
         from pixelmill.engine import RequestError

@@ -117,6 +117,26 @@ def latency(prefilter: PreFilter, prompts: Sequence[str], repeat: int = 1) -> di
     }
 
 
+def batched_latency(prefilter: PreFilter, prompts: Sequence[str], batch: int = 16) -> dict[str, float]:
+    """p50/p99 milliseconds per prompt when screened ``batch`` at a time (as the gateway's
+    batch screener does under load): each batch's time divided by its size."""
+    per_prompt: list[float] = []
+    for start in range(0, len(prompts) - batch + 1, batch):
+        chunk = prompts[start : start + batch]
+        t0 = time.perf_counter()
+        prefilter.screen_batch(chunk)
+        per_prompt.append((time.perf_counter() - t0) * 1000 / len(chunk))
+    per_prompt.sort()
+    if not per_prompt:
+        return {"n_batches": 0, "batch": batch, "p50": 0.0, "p99": 0.0}
+    return {
+        "n_batches": len(per_prompt),
+        "batch": batch,
+        "p50": round(statistics.median(per_prompt), 3),
+        "p99": round(per_prompt[min(len(per_prompt) - 1, int(0.99 * len(per_prompt)))], 3),
+    }
+
+
 def run(embedding: bool = True, latency_samples: int = 300) -> dict[str, object]:
     """The full eval (quality with the chosen layers; latency for rules-only and, if
     ``embedding``, with the embedding layer)."""
@@ -133,6 +153,7 @@ def run(embedding: bool = True, latency_samples: int = 300) -> dict[str, object]
     if embedding:
         lat_full = latency(full, sample)
         lat.update({"p50": lat_full["p50"], "p99": lat_full["p99"], "with_embedding": lat_full})
+        lat["with_embedding_batched"] = batched_latency(full, sample)
     lat["cpu_load_1m"] = round(os.getloadavg()[0], 2)  # timings on a shared machine: read with this
     result["latency_ms"] = lat
     result["layers"] = ["rules", "lexicon", "injection", *(["embedding"] if embedding else [])]

@@ -10,11 +10,12 @@ Outputs (one JSON object per line):
 - ``train.jsonl``: labelled prompts for the embedding head (``label`` is a category or
   ``"benign"``), made only from the TUNE seeds plus training-only extras.
 
-Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV seed pools of
+Every golden row has ``split``: ``tune`` rows come from the TUNE, DEV and DEV2 seed pools of
 :mod:`pixelmill.safety.golden_seeds` (used to tune lexicons/thresholds and, re-sampled with a
-different seed, to train the head; DEV was the first held-out pool, evaluated once and then
-merged into tuning, its rows carry ``"pool": "dev"``); ``heldout`` rows come from the HELDOUT
-pools, whose phrases, style suffixes and injection suffixes are used by nothing else. ``kind`` is ``plain``,
+different seed, to train the head; DEV and DEV2 were the first and second held-out pools, each
+evaluated once and then merged into tuning; their rows carry ``"pool": "dev"`` / ``"dev2"``);
+``heldout`` rows come from the HELDOUT pools, whose phrases, style suffixes and injection
+suffixes are used by nothing else. ``kind`` is ``plain``,
 ``obfuscated`` (a transform applied to the ``{braced}`` key terms), ``multilingual`` or
 ``injection_suffix`` (a benign prompt with an override instruction appended).
 """
@@ -124,32 +125,25 @@ def _row(
     }
 
 
+_ADV_POOLS = {
+    "tune": lambda: (S.ADV_TUNE, S.ML_TUNE, S.STYLES_TUNE, S.BENIGN_TUNE, S.INJECTION_SUFFIXES_TUNE),
+    "dev": lambda: (S.ADV_DEV, S.ML_DEV, S.STYLES_DEV, S.BENIGN_DEV, S.INJECTION_SUFFIXES_DEV),
+    "dev2": lambda: (S.ADV_DEV2, S.ML_DEV2, S.STYLES_DEV2, S.BENIGN_DEV2, S.INJECTION_SUFFIXES_DEV2),
+    "heldout": lambda: (
+        S.ADV_HELDOUT,
+        S.ML_HELDOUT,
+        S.STYLES_HELDOUT,
+        S.BENIGN_HELDOUT,
+        S.INJECTION_SUFFIXES_HELDOUT,
+    ),
+}
+"""Seed pools by name: TUNE, then DEV and DEV2 (earlier held-out pools, each evaluated once and
+then joined tuning), then the current HELDOUT pool."""
+
+
 def adversarial(split: str, rng: random.Random, obfuscations: int = 3) -> list[dict[str, object]]:
     """Adversarial rows of one split (``tune`` or ``heldout``)."""
-    if split == "tune":
-        seeds, ml, styles, benign, suffixes = (
-            S.ADV_TUNE,
-            S.ML_TUNE,
-            S.STYLES_TUNE,
-            S.BENIGN_TUNE,
-            S.INJECTION_SUFFIXES_TUNE,
-        )
-    elif split == "dev":
-        seeds, ml, styles, benign, suffixes = (
-            S.ADV_DEV,
-            S.ML_DEV,
-            S.STYLES_DEV,
-            S.BENIGN_DEV,
-            S.INJECTION_SUFFIXES_DEV,
-        )
-    else:
-        seeds, ml, styles, benign, suffixes = (
-            S.ADV_HELDOUT,
-            S.ML_HELDOUT,
-            S.STYLES_HELDOUT,
-            S.BENIGN_HELDOUT,
-            S.INJECTION_SUFFIXES_HELDOUT,
-        )
+    seeds, ml, styles, benign, suffixes = _ADV_POOLS[split]()
     rows: list[dict[str, object]] = []
     for category, phrases in seeds.items():
         for seed in phrases:
@@ -176,6 +170,7 @@ def benign_rows(split: str, rng: random.Random, variants: int = 3) -> list[dict[
     seeds, ml, styles = {
         "tune": (S.BENIGN_TUNE, S.BENIGN_ML_TUNE, S.STYLES_TUNE),
         "dev": (S.BENIGN_DEV, S.BENIGN_ML_DEV, S.STYLES_DEV),
+        "dev2": (S.BENIGN_DEV2, S.BENIGN_ML_DEV2, S.STYLES_DEV2),
         "heldout": (S.BENIGN_HELDOUT, S.BENIGN_ML_HELDOUT, S.STYLES_HELDOUT),
     }[split]
     rows: list[dict[str, object]] = []
@@ -194,15 +189,17 @@ def benign_rows(split: str, rng: random.Random, variants: int = 3) -> list[dict[
 
 
 def _as_tune(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """The v1 held-out pool (``*_DEV`` seeds) was evaluated once and then joined tuning."""
-    return [{**row, "split": "tune", "pool": "dev"} for row in rows]
+    """Rows of a former held-out pool (``dev``, ``dev2``): evaluated once, then joined tuning."""
+    return [{**row, "pool": row["split"], "split": "tune"} for row in rows]
 
 
 def training_rows(rng: random.Random) -> list[dict[str, object]]:
     """Labelled rows for the embedding head: TUNE seeds only (re-sampled), plus extras."""
     rows: list[dict[str, object]] = []
-    pools = [adversarial(p, rng, obfuscations=2) + benign_rows(p, rng, variants=2) for p in ("tune", "dev")]
-    for row in pools[0] + pools[1]:
+    pools = [
+        adversarial(p, rng, obfuscations=2) + benign_rows(p, rng, variants=2) for p in ("tune", "dev", "dev2")
+    ]
+    for row in [row for pool in pools for row in pool]:
         prompt = str(row["prompt"])
         if rng.random() < 0.3:
             prompt += rng.choice(S.STYLES_TRAIN)
@@ -225,12 +222,14 @@ def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
     adv = (
         adversarial("tune", random.Random(seed))
         + _as_tune(adversarial("dev", random.Random(seed + 1)))
-        + adversarial("heldout", random.Random(seed + 5))
+        + _as_tune(adversarial("dev2", random.Random(seed + 5)))
+        + adversarial("heldout", random.Random(seed + 7))
     )
     ben = (
         benign_rows("tune", random.Random(seed + 2))
         + _as_tune(benign_rows("dev", random.Random(seed + 3)))
-        + benign_rows("heldout", random.Random(seed + 6))
+        + _as_tune(benign_rows("dev2", random.Random(seed + 6)))
+        + benign_rows("heldout", random.Random(seed + 8))
     )
     train = training_rows(random.Random(seed + 4))
     _write(out_dir / "adversarial.jsonl", adv)

@@ -7,7 +7,8 @@ Combination rules, most severe first:
    with any sexual, nudity or suggestive term; art context never excuses it.
 2. ``real_person_sexual``: a public figure's name (or "celebrity", "deepfake", "my ex"...) with
    a sexual or nudity term.
-3. ``sexual``: an explicit term; or a nudity term without an art/medical context term.
+3. ``sexual``: an explicit term; or a nudity term without an art/medical context term within
+   three words of it (the context must describe the subject, not the rendering style).
 4. ``violence_gore``: a graphic term; or a violence word with a graphic intensifier.
 5. ``hate``: a slur or extremist slogan; a group with dehumanising language; an extremist name
    with glorification.
@@ -23,8 +24,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 from pixelmill.safety import terms as T
 from pixelmill.safety.normalize import Normalized, fold, latinize, with_latin
@@ -39,6 +40,8 @@ from pixelmill.safety.verdict import (
     Verdict,
 )
 
+ART_WINDOW = 3
+"""Most words between a nudity term and the art/medical term that excuses it."""
 _WORD = re.compile(r"[a-z]{4,}")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _MASKED = re.compile(r"(?<![a-z*#])[a-z]*[*#]+[a-z*#]*(?![a-z*#])")
@@ -172,6 +175,14 @@ class TermSet:
             return None
         alternation = _trie_regex(_tokens(t, stretchy) for t in terms)
         return re.compile(f"{_TERM_BOUNDARY_L}(?:{alternation}){_TERM_BOUNDARY_R}")
+
+    def spans(self, latin: str, folded: str) -> list[tuple[str, int, int]]:
+        """Every match as (view, start, end), view ``"latin"`` or ``"folded"``."""
+        out: list[tuple[str, int, int]] = []
+        for view, pattern, text in (("latin", self._latin, latin), ("folded", self._other, folded)):
+            if pattern is not None:
+                out.extend((view, m.start(), m.end()) for m in pattern.finditer(text))
+        return out
 
     def find(self, latin: str, folded: str, glued: tuple[str, ...] = ()) -> str | None:
         """The first matching text, or None. ``glued`` words are searched for terms as substrings."""
@@ -315,11 +326,29 @@ class Lexicon:
         m = self._squash.search(squashed)
         if m:
             hits.setdefault("minor_strong" if m.group(0) in self._squash_minor else "sex", m.group(0))
-        for age in _AGE.finditer(folded):
+        for age in _AGE.finditer(folded + " | " + latin):
             if int(age.group(1)) < 18:
                 hits.setdefault("minor", age.group(0))
                 break
+        if "nude" in hits and "art" in hits and self._art_near_nudity(latin, folded):
+            hits["art_near_nude"] = hits["art"]
         return Signals(hits)
+
+    def _art_near_nudity(self, latin: str, folded: str) -> bool:
+        """True when an art/medical context term stands within :data:`ART_WINDOW` words of a
+        nudity term ("nude marble statue", "painting of a nude"): art context describes the
+        subject. A style tag far from the subject ("naked couple in a bedroom, ..., matte
+        painting") does not make a prompt an art nude."""
+        texts = {"latin": latin, "folded": folded}
+        art = self.groups["art"].spans(latin, folded)
+        for view, n_start, n_end in self.groups["nude"].spans(latin, folded):
+            for a_view, a_start, a_end in art:
+                if a_view != view:
+                    continue
+                gap = texts[view][min(n_end, a_end) : max(n_start, a_start)]
+                if len(gap.split()) <= ART_WINDOW:
+                    return True
+        return False
 
     def check(self, norm: Normalized) -> Verdict | None:
         """A blocking verdict from the combination rules, or None (``norm`` from :meth:`prepare`)."""
@@ -340,7 +369,7 @@ class Lexicon:
             )
         if s["sex"]:
             return block(SEXUAL, 1.0, f"sexual term {s['sex']!r}")
-        if s["nude"] and not s["art"]:
+        if s["nude"] and not s["art_near_nude"]:
             return block(SEXUAL, 0.9, f"nudity term {s['nude']!r} without art or medical context")
         if s["violence"]:
             return block(VIOLENCE_GORE, 1.0, f"graphic term {s['violence']!r}")

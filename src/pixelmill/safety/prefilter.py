@@ -18,6 +18,7 @@ Every screen increments ``SAFETY_CHECKS{filter="pre"}`` and every block
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +33,18 @@ from pixelmill.safety.verdict import Verdict
 MAX_PROMPT_CHARS = 4000
 """Longer prompts are screened on their first this-many characters plus their last 500 (an
 appended override instruction sits at the end)."""
+
+
+@functools.cache
+def shared_lexicon() -> Lexicon:
+    """The process-wide compiled lexicon."""
+    return Lexicon()
+
+
+@functools.cache
+def shared_embedding_layer() -> EmbeddingLayer:
+    """The process-wide encoder and head (harmless phrases cut as the lexicon cuts them)."""
+    return EmbeddingLayer(cut=shared_lexicon().cut_harmless)
 
 
 class PreFilter:
@@ -54,12 +67,16 @@ class PreFilter:
     def default(cls, embedding: bool = True, rules_path: Path | None = None) -> PreFilter:
         """The production filter: shipped lexicons, the shipped embedding head (if ``embedding``),
         and the rules file at ``rules_path`` (default ``$PIXELMILL_HOME/safety_rules.txt``; a
-        missing file means no operator rules)."""
-        lexicon = Lexicon()
+        missing file means no operator rules).
+
+        The lexicon and the embedding layer are immutable and thread-safe, so every filter in a
+        process shares one of each (built on first use: about 2 s and 1 s); the rules file is
+        per filter."""
+        lexicon = shared_lexicon()
         return cls(
             lexicon,
             RulesFile(rules_path if rules_path is not None else default_rules_path()),
-            EmbeddingLayer(cut=lexicon.cut_harmless) if embedding else None,
+            shared_embedding_layer() if embedding else None,
         )
 
     def prepare(self, prompt: str) -> Normalized:

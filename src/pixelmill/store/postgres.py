@@ -17,7 +17,14 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from pixelmill.store.sqlstore import JOB_COLUMNS, MUTABLE_COLUMNS, ClaimTx, Queries, SqlJobStore
+from pixelmill.store.sqlstore import (
+    CLAIM_COLUMNS,
+    JOB_COLUMNS,
+    MUTABLE_COLUMNS,
+    ClaimTx,
+    Queries,
+    SqlJobStore,
+)
 from pixelmill.tiers import LANES, Policy
 
 # --- migrations: append a new version, never edit an old one ----------------------------------
@@ -99,6 +106,10 @@ QUERIES = Queries(
     job_by_idempotency_key="""SELECT * FROM jobs
         WHERE user_id = %(user_id)s AND idempotency_key = %(key)s FOR UPDATE""",
     save_job=f"""UPDATE jobs SET {", ".join(f"{c} = %({c})s" for c in MUTABLE_COLUMNS)} WHERE id = %(id)s""",
+    # Every write after submit; the state change was validated in Python (jobs.transition).
+    # A claim writes only what a claim changes (less work while the lane rows are locked).
+    claim_job=f"""UPDATE jobs SET {", ".join(f"{c} = %({c})s" for c in CLAIM_COLUMNS[1:])}
+        WHERE id = %(id)s""",
     # Keyset pagination on (created_at, id) descending; %(q)s filters the prompt, any case.
     list_user_jobs="""SELECT * FROM jobs WHERE user_id = %(user_id)s
         AND (%(c_at)s::float8 IS NULL OR created_at < %(c_at)s
@@ -219,8 +230,15 @@ class PostgresJobStore(SqlJobStore):
         return Jsonb(value)
 
     def _rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        with self._borrow() as conn:
-            return [dict(r) for r in conn.execute(sql, params or None).fetchall()]
+        # Reads are retried once on a dead connection (e.g. an idle one after a server restart).
+        for attempt in (1, 2):
+            try:
+                with self._borrow() as conn:
+                    return [dict(r) for r in conn.execute(sql, params or None).fetchall()]
+            except psycopg.OperationalError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def migrate(self) -> int:
         """Apply the migrations this database lacks (one process at a time); return the version."""

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pixelmill.store.sqlstore import JOB_COLUMNS, MUTABLE_COLUMNS, Queries, SqlJobStore
+from pixelmill.store.sqlstore import CLAIM_COLUMNS, JOB_COLUMNS, MUTABLE_COLUMNS, Queries, SqlJobStore
 from pixelmill.tiers import LANES, Policy
 
 # --- migrations: append a new version, never edit an old one ----------------------------------
@@ -92,6 +92,10 @@ QUERIES = Queries(
     get_job_for_update="SELECT * FROM jobs WHERE id = :id",
     job_by_idempotency_key="SELECT * FROM jobs WHERE user_id = :user_id AND idempotency_key = :key",
     save_job=f"""UPDATE jobs SET {", ".join(f"{c} = :{c}" for c in MUTABLE_COLUMNS)} WHERE id = :id""",
+    # Every write after submit; the state change was validated in Python (jobs.transition).
+    # A claim writes only what a claim changes (less work while the lane rows are locked).
+    claim_job=f"""UPDATE jobs SET {", ".join(f"{c} = :{c}" for c in CLAIM_COLUMNS[1:])}
+        WHERE id = :id""",
     # Keyset pagination on (created_at, id) descending; :q filters the prompt, any case.
     list_user_jobs="""SELECT * FROM jobs WHERE user_id = :user_id
         AND (:c_at IS NULL OR created_at < :c_at OR (created_at = :c_at AND id < :c_id))

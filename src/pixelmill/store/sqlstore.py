@@ -4,14 +4,15 @@ Every mutation is one transaction that loads the rows it changes (locked: SQLite
 database write lock from ``BEGIN IMMEDIATE``, PostgreSQL locks them ``FOR UPDATE``), changes the
 :class:`~pixelmill.jobs.Job` in Python through :func:`~pixelmill.jobs.transition` and
 :func:`~pixelmill.jobs.check_fence` (the one place rules live) and writes it back with the named
-query ``save_job``. A dialect supplies its SQL (:class:`Queries`), its migrations, connections and
-the candidate query of a claim.
+query ``save_job`` (a claim uses the slimmer ``claim_job``). A dialect supplies its SQL
+(:class:`Queries`), its migrations, connections and the candidate query of a claim.
 
 Schema (the same in both dialects; see the dialect modules for the DDL): ``users``,
 ``api_keys`` (SHA-256 of the key), ``lanes`` (one row per lane: the stride-scheduler pass),
 ``jobs`` (one column per :class:`~pixelmill.jobs.Job` field; ``params``, ``images``,
 ``checkpoints``, ``timings`` as JSON; plus ``body_hash`` for idempotency), ``usage``
-(GPU-seconds per user and mode), ``schema_version``.
+(GPU-seconds per user and mode), ``job_images`` (succeeded images by SHA-256: who may see
+them; migration 2), ``schema_version``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ MUTABLE_COLUMNS: tuple[str, ...] = (
 )
 """What ``save_job`` writes: everything that changes after submit."""
 
+CLAIM_COLUMNS: tuple[str, ...] = ("id", "state", "attempt", "worker_id", "lease_expires_at",
+                                  "claimed_at", "timings")
+"""What ``claim_job`` writes (a claim changes nothing else: a slimmer write under the lane lock)."""
+
 JSON_COLUMNS = frozenset({"params", "images", "checkpoints", "timings"})
 
 
@@ -79,6 +84,7 @@ class Queries:
     get_job_for_update: str
     job_by_idempotency_key: str
     save_job: str
+    claim_job: str
     list_user_jobs: str
     children: str
     queue_position: str
@@ -415,7 +421,7 @@ class SqlJobStore(ABC):
                 job.lease_expires_at = now + lease_s
                 job.claimed_at = now
                 job.timings.queue_wait_s += max(0.0, now - max(job.created_at, job.not_before))
-                tx.stage(self.Q.save_job, self._job_params(job, ("id", *MUTABLE_COLUMNS)))
+                tx.stage(self.Q.claim_job, self._job_params(job, CLAIM_COLUMNS))
                 claimed.append(job)
             for name, state in lanes.items():
                 if (state.pass_value, state.active) != before.get(name):

@@ -368,7 +368,6 @@ function renderGrid(job) {
     }
   }
   return grid;
-
 }
 
 function renderCard(job) {
