@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/safety_train_head.py     # writes src/pixelmill/safety/data/embedding_head.npz
 
-Data: ``data/train.jsonl`` (made by ``python -m pixelmill.safety.golden`` from the TUNE seeds
-and training-only extras) trains a multinomial logistic regression on MiniLM embeddings.
+Data: ``data/train.jsonl`` (made by ``python -m pixelmill.safety.golden`` from the tune pools
+and training-only extras, never the held-out pool) trains a multinomial logistic regression on
+MiniLM embeddings.
 Per-category thresholds come from grouped 5-fold cross-validation over seed phrases: the
 (1 - 0.5%/7) quantile of the out-of-fold probability that benign rows get for the category (a
 0.5% false-positive budget for the whole layer, split across the seven categories), plus a

@@ -8,7 +8,6 @@ Images are fetched back over HTTP and measured.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -92,20 +91,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     settings = Settings(database_url=f"sqlite:///{tmp / 'db.sqlite'}", blob_url=f"file://{tmp / 'blobs'}",
                         events_url="memory://", checkpoint_every=2)
     policy = Policy(ip_requests_per_hour=100_000)
-    from pixelmill.models import load_model
-
-    # The gateway stamps jobs with the deployment's model id; make it the default model's.
-    saved = os.environ.get("PIXELMILL_MODEL_ID")
-    os.environ["PIXELMILL_MODEL_ID"] = load_model().info.model_id
-    try:
-        app = create_app(settings, start_worker=False, policy=policy,
-                         prefilter=PreFilter.default(embedding=False, rules_path=rules),
-                         options=GatewayOptions())
-    finally:
-        if saved is None:
-            os.environ.pop("PIXELMILL_MODEL_ID")
-        else:
-            os.environ["PIXELMILL_MODEL_ID"] = saved
+    # The gateway stamps jobs with the configured (default) model's id, which the worker claims.
+    app = create_app(settings, start_worker=False, policy=policy,
+                     prefilter=PreFilter.default(embedding=False, rules_path=rules),
+                     options=GatewayOptions())
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         gw = app.state.gateway
         worker = Worker.from_settings(settings, store=gw.store, blobs=gw.blobs, bus=gw.bus,

@@ -142,7 +142,7 @@ def test_embedding_layer_catches_paraphrases_the_lexicons_miss(
     rules_only: PreFilter, full: PreFilter
 ) -> None:
     for prompt, category in [
-        ("two lovers making love on silk sheets", "sexual"),
+        ("adult film scene of two people in bed", "sexual"),
         ("a man with a bloody axe hacking a body apart", "violence_gore"),
         ("a cartoon portraying jewish people as filthy rodents", "hate"),
     ]:

@@ -63,3 +63,55 @@ def test_redis_streams_expire_and_ids_are_stream_ids(redis_url: str) -> None:
     ttl = bus.client.ttl("pixelmill:events:j")
     assert 0 < ttl <= 60
     bus.close()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_memory_bus_expires_idle_streams_in_order_of_last_event() -> None:
+    from pixelmill.store.events import MemoryEventBus
+
+    clock = _Clock()
+    bus = MemoryEventBus(ttl_s=10.0, clock=clock)
+    bus.publish("old", {"i": 0})
+    clock.t += 6
+    bus.publish("kept", {"i": 0})
+    clock.t += 3
+    bus.publish("old", {"i": 1})  # a new event renews "old": now the newer of the two
+    clock.t += 8  # "kept" idle 11 s (> ttl), "old" idle 8 s
+    bus.publish("new", {"i": 0})
+    assert bus.read("kept") == [] and [e["i"] for _, e in bus.read("old")] == [0, 1]
+    clock.t += 11  # everything idle past the ttl: a read alone drops them
+    assert bus.read("old") == [] and bus.read("new") == []
+    assert bus.publish("old", {"i": 2}) == "1"  # an expired stream starts over
+
+
+def test_memory_bus_publish_cost_does_not_grow_with_live_streams() -> None:
+    from pixelmill.store.events import MemoryEventBus
+
+    clock = _Clock()
+    bus = MemoryEventBus(ttl_s=10_000.0, clock=clock)
+    for i in range(5000):  # job i's last event at t = 1000 + i
+        clock.t = 1000.0 + i
+        bus.publish(f"job{i}", {"i": i})
+    clock.t = 6000.0
+    checks = bus.expiry_checks
+    for i in range(100):  # 5000 live streams: each publish examines only the oldest one
+        bus.publish(f"job{i * 7}", {"renewed": True})
+    assert bus.expiry_checks - checks == 100
+    # Now streams whose last event is before t = 3000.5 are expired: jobs 0..2000 less the 100
+    # renewed ones. One publish drops them, examining each once plus the oldest live one.
+    clock.t = 3000.5 + 10_000.0
+    checks = bus.expiry_checks
+    bus.publish("fresh", {})
+    assert bus.expiry_checks - checks == 1901 + 1
+    assert len(bus._streams) == 5000 - 1901 + 1
+    assert bus.read("job1") == [] and bus.read("job7") != [] and bus.read("job2001") != []
+    checks = bus.expiry_checks
+    bus.publish("fresh", {})
+    assert bus.expiry_checks - checks == 1

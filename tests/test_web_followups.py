@@ -9,7 +9,6 @@ Screenshots go to ``artifacts/web/``.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,23 +35,13 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from pixelmill.models import load_model
-
     tmp = tmp_path_factory.mktemp("webfollowups")
     rules = tmp / "rules.txt"
     rules.write_text("zzforbiddenzz\tviolence_gore\n")
     settings = Settings(database_url=f"sqlite:///{tmp / 'db.sqlite'}", blob_url=f"file://{tmp / 'blobs'}",
                         events_url="memory://")
-    saved = os.environ.get("PIXELMILL_MODEL_ID")
-    os.environ["PIXELMILL_MODEL_ID"] = load_model().info.model_id  # jobs for the default model
-    try:
-        app = create_app(settings, start_worker=True, policy=Policy(ip_requests_per_hour=100_000),
-                         prefilter=PreFilter.default(embedding=False, rules_path=rules))
-    finally:
-        if saved is None:
-            os.environ.pop("PIXELMILL_MODEL_ID")
-        else:
-            os.environ["PIXELMILL_MODEL_ID"] = saved
+    app = create_app(settings, start_worker=True, policy=Policy(ip_requests_per_hour=100_000),
+                     prefilter=PreFilter.default(embedding=False, rules_path=rules))
     gw = app.state.gateway
     user, key = gw.store.create_user("local", "pro")
     with LiveServer(app) as server:

@@ -161,18 +161,80 @@ def test_from_settings_takes_gateway_tagged_jobs_and_screens_images(tmp_path: Pa
     from pixelmill.config import Settings
     from tests.engine_support import tiny_path
 
+    from pixelmill.gateway.model import deployment_shape
+
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'j.db'}", blob_url=f"file://{tmp_path / 'b'}",
                         model_path=str(tiny_path()), checkpoint_every=5)
     worker = Worker.from_settings(settings, worker_id="emb", max_batch=4, heartbeat_every_s=0.0)
-    assert worker.model_ids == ("builtin", TINY_ID)
+    # The gateway tags jobs with the id it reads from the same folder: the worker's own id.
+    gateway_id = deployment_shape(settings, create=False).model_id
+    assert worker.model_ids == (TINY_ID,) == (gateway_id,)
     assert worker.post_filter is not None  # the safety post-filter is installed in this project
     user = worker.store.create_user("g", "free")[0].id
     job = worker.store.submit(JobRequest(user, "free", "draft", "a cat --ar 1:1", steps=4, n_images=1,
-                                         model_id="builtin", params={"settings": {"prompt": "a cat"}}))
+                                         model_id=gateway_id, params={"settings": {"prompt": "a cat"}}))
     drain(worker)
     done = worker.store.get(job.id)
     assert done.state is JobState.SUCCEEDED and worker.blobs.exists(f"images/{done.images[0].sha256}.png")
     worker.store.close()
+
+
+def _metric(name: str, **labels: str) -> float:
+    from pixelmill.observability import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def _metrics(lane: str, tier: str, worker: str) -> dict[str, float]:
+    return {
+        "wait": _metric("pixelmill_queue_wait_seconds_count", lane=lane),
+        "wait_sum": _metric("pixelmill_queue_wait_seconds_sum", lane=lane),
+        "denoise": _metric("pixelmill_denoise_seconds_count"),
+        "denoise_sum": _metric("pixelmill_denoise_seconds_sum"),
+        "e2e": _metric("pixelmill_e2e_seconds_count", tier=tier),
+        "succeeded": _metric("pixelmill_jobs_total", state="succeeded"),
+        "failed": _metric("pixelmill_jobs_total", state="failed"),
+        "batches": _metric("pixelmill_engine_batch_size_count"),
+        "batch_rows": _metric("pixelmill_engine_batch_size_sum"),
+        "ck_ok": _metric("pixelmill_checkpoints_total", result="ok"),
+        "ck_refused": _metric("pixelmill_checkpoints_total", result="refused"),
+        "heartbeat": _metric("pixelmill_worker_last_heartbeat_timestamp", worker=worker),
+    }
+
+
+def test_job_metrics_are_recorded_at_state_changes(parts: Any) -> None:
+    store, blobs, bus, user = parts
+    clock = Clock()
+    worker = make_worker(store, blobs, bus, "w-metrics", clock)
+    job = submit(store, user, steps=6, n=2)  # checkpoints every 2 steps: at 2 and 4, per image
+    clock.t = job.created_at + 7.0  # claimed 7 s after submit
+    before = _metrics(job.lane, "paid", "w-metrics")
+    drain(worker)
+    done = store.get(job.id)
+    assert done.state is JobState.SUCCEEDED
+    after = _metrics(job.lane, "paid", "w-metrics")
+    delta = {k: after[k] - before[k] for k in before}
+    assert delta["wait"] == 1 and delta["e2e"] == 1 and delta["succeeded"] == 1 and delta["failed"] == 0
+    assert delta["denoise"] == 1 and delta["denoise_sum"] == pytest.approx(done.gpu_seconds)
+    assert delta["batches"] == 6 and delta["batch_rows"] == 12  # 6 iterations of 2 samples
+    assert delta["ck_ok"] == 4 and delta["ck_refused"] == 0
+    assert after["heartbeat"] == clock.t
+    wait = _metric("pixelmill_queue_wait_seconds_sum", lane=job.lane) - before["wait_sum"]
+    assert wait == pytest.approx(7.0) == done.timings.queue_wait_s
+    # A zombie's late checkpoint write is refused and counted as such.
+    with pytest.raises(StaleAttempt):
+        worker.sink.write(job.id, 0, 0, 2, b"late")
+    assert _metric("pixelmill_checkpoints_total", result="refused") == before["ck_refused"] + 1
+
+    # A job that ends FAILED counts once, with its end-to-end time, and no model time.
+    failing = make_worker(store, blobs, bus, "w-metrics", clock, planners={})
+    bad = submit(store, user)
+    before = _metrics(bad.lane, "paid", "w-metrics")
+    drain(failing)
+    assert store.get(bad.id).state is JobState.FAILED
+    after = _metrics(bad.lane, "paid", "w-metrics")
+    assert (after["failed"] - before["failed"], after["e2e"] - before["e2e"]) == (1, 1)
+    assert after["denoise"] == before["denoise"] and after["succeeded"] == before["succeeded"]
 
 
 def test_run_loop_and_clean_shutdown_requeues_running_jobs(parts: Any) -> None:

@@ -16,6 +16,12 @@ Fencing: every checkpoint write first records itself in the job store under the 
 job with reason ``stale_attempt`` and the worker drops it without touching the store. The same
 holds for completions: a stale ``succeed`` is refused by the store.
 
+Metrics (:mod:`pixelmill.observability`), recorded here at the state changes the worker makes:
+``QUEUE_WAIT{lane}`` at each claim (since submit, or since a retry's backoff ended); at a final state
+``JOBS{state}``, ``E2E_SECONDS{tier}`` (submit -> finish) and, for a completed run,
+``DENOISE_SECONDS`` (model time); ``CHECKPOINTS{result}`` per fenced checkpoint write;
+``WORKER_HEARTBEAT{worker}`` with each liveness beacon.
+
 Images are stored as PNG under their SHA-256 (``images/<sha256>.png``); an image the post-filter
 blocks goes to ``quarantine/<sha256>.png`` and the job ends BLOCKED. Each worker also writes
 ``workers/<worker_id>/heartbeat`` (unix time) so a gateway can tell whether any worker is alive.
@@ -38,6 +44,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PIL import Image
 
 from pixelmill.jobs import CheckpointRef, Job, JobImage, JobTimings, StaleAttempt
+from pixelmill.observability import (
+    CHECKPOINTS,
+    DENOISE_SECONDS,
+    E2E_SECONDS,
+    JOBS,
+    QUEUE_WAIT,
+    WORKER_HEARTBEAT,
+)
 from pixelmill.store.blobs import BlobStore
 from pixelmill.store.events import EventBus
 from pixelmill.store.jobstore import JobStore
@@ -123,8 +137,8 @@ def png_bytes(image: Image.Image) -> bytes:
 
 class FencedCheckpointSink:
     """Wraps the engine's checkpoint sink: each write is first recorded in the job store under
-    (job, attempt, worker); a stale attempt raises the engine's ``StaleAttempt`` and writes
-    nothing."""
+    (job, attempt, worker); a stale attempt raises ``StaleAttempt`` (one class, shared by the
+    store and the engine) and writes nothing. Counts ``CHECKPOINTS{result=ok|refused}``."""
 
     def __init__(self, inner: CheckpointSink, store: JobStore, worker_id: str, keep: int = 3) -> None:
         self.inner = inner
@@ -134,17 +148,16 @@ class FencedCheckpointSink:
 
     def write(self, job_id: str, attempt: int, sample_index: int, step: int, payload: bytes) -> None:
         from pixelmill.engine import BlobCheckpointSink
-        from pixelmill.engine import StaleAttempt as EngineStaleAttempt
 
         ref = CheckpointRef(BlobCheckpointSink.key(job_id, sample_index, step),
                             hashlib.sha256(payload).hexdigest(), step, sample_index, attempt)
         try:
             self.store.record_checkpoint(job_id, attempt, self.worker_id, ref, keep=self.keep)
-        except StaleAttempt as exc:
-            if isinstance(exc, EngineStaleAttempt):
-                raise
-            raise EngineStaleAttempt(str(exc)) from exc
+        except StaleAttempt:
+            CHECKPOINTS.labels(result="refused").inc()
+            raise
         self.inner.write(job_id, attempt, sample_index, step, payload)
+        CHECKPOINTS.labels(result="ok").inc()
 
     def latest(self, job_id: str, sample_index: int, max_step: int | None = None) -> bytes | None:
         return self.inner.latest(job_id, sample_index, max_step)
@@ -181,7 +194,9 @@ class Worker:
     - ``size``: claim only jobs of this (width, height) (None: any size the model accepts).
     - ``planners``: ``kind -> Planner`` (defaults cover imagine/reroll/remix).
     - ``model_ids``: job ``model_id`` values this worker takes besides its model's own id (the
-      gateway tags jobs with ``$PIXELMILL_MODEL_ID``, default ``builtin``).
+      gateway tags jobs with the configured model's id, read by the same
+      :func:`pixelmill.models.index.read_model_index` as the model's, so none are needed for
+      gateway jobs; an alias helps, e.g., drain jobs queued under a renamed model's old id).
     """
 
     def __init__(
@@ -250,7 +265,6 @@ class Worker:
         max_batch = int(kw.pop("max_batch", 8))
         if "post_filter" not in kw:
             kw["post_filter"] = _default_post_filter()
-        kw.setdefault("model_ids", (os.environ.get("PIXELMILL_MODEL_ID", "builtin"),))
         return cls(
             store or open_job_store(settings.database_url),
             blobs or open_blob_store(settings.blob_url, settings.s3_endpoint),
@@ -328,6 +342,9 @@ class Worker:
                     break
                 for job in jobs:
                     free -= job.n_images
+                    # This claim's wait, as the store counts it: since submit, or a retry's backoff.
+                    QUEUE_WAIT.labels(lane=job.lane).observe(
+                        max(0.0, (job.claimed_at or now) - max(job.created_at, job.not_before)))
                     self._start(job, now)
         if free > 0:
             self._next_claim_at = now + self.poll_s
@@ -417,6 +434,7 @@ class Worker:
         except StaleAttempt:
             log.warning("job %s: completion of stale attempt %d refused", job.id, job.attempt)
             return
+        DENOISE_SECONDS.observe(model_seconds)
         self.sink.delete(job.id)
         self._publish_final(done)
 
@@ -440,6 +458,9 @@ class Worker:
         self.events.publish(job_id, {"type": "requeued", "state": "queued", "reason": "preempted"})
 
     def _publish_final(self, job: Job) -> None:
+        JOBS.labels(state=job.state.value).inc()
+        finished = job.finished_at if job.finished_at is not None else self.clock()
+        E2E_SECONDS.labels(tier=job.tier).observe(max(0.0, finished - job.created_at))
         self.events.publish(job.id, {
             "type": "completed", "state": job.state.value,
             "images": [{"sha256": i.sha256, "width": i.width, "height": i.height, "seed": i.seed,
@@ -465,6 +486,7 @@ class Worker:
     def _beacon(self, now: float) -> None:
         if now - self._last_beacon >= self.heartbeat_every_s:
             self._last_beacon = now
+            WORKER_HEARTBEAT.labels(worker=self.worker_id).set(now)
             try:
                 self.blobs.put(f"workers/{self.worker_id}/heartbeat", repr(now).encode())
             except Exception:  # liveness beacon only: never stop work for it

@@ -9,7 +9,9 @@ Payload layout (what :func:`seal` writes and :func:`unseal` checks)::
 step counter, job id, attempt, model id (see :class:`SampleCheckpoint`).
 
 :class:`CheckpointSink` is the interface the engine writes through. The job pipeline wraps a
-sink to fence writes with the attempt number (raising :class:`StaleAttempt` for a zombie).
+sink to fence writes with the attempt number (raising :class:`StaleAttempt` for a zombie;
+it is :class:`pixelmill.jobs.StaleAttempt`, re-exported here: one class for the store's refusals
+and the engine's).
 :class:`BlobCheckpointSink` stores payloads in any :class:`~pixelmill.store.blobs.BlobStore`
 under ``checkpoints/<job_id>/<sample>/<step:06d>.ckpt`` and, on read, returns the newest
 payload whose checksum verifies, logging each corrupt one it skips.
@@ -26,16 +28,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
+from pixelmill.jobs import StaleAttempt as StaleAttempt  # re-exported: the one fencing error
 from pixelmill.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"PMCK1\n"
 _HEADER = len(MAGIC) + 64 + 1
-
-
-class StaleAttempt(Exception):
-    """A newer attempt owns this job: the writer must stop (raised by fencing sinks)."""
 
 
 class CorruptCheckpoint(ValueError):

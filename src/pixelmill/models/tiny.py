@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 from pixelmill.models.diffusers_backend import _quiet_loading
+from pixelmill.models.index import TINY_ID as TINY_ID  # re-exported
 
-TINY_ID = "tiny-random-sd"
 TINY_VERSION = 2
 """Bumped whenever the architecture changes, so stale copies under $PIXELMILL_HOME are remade."""
 _TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")

@@ -8,7 +8,7 @@ Outputs (one JSON object per line):
 - ``benign.jsonl``: edge-case prompts that must pass; ``expected`` is null, ``group`` says which
   kind (art, medical, history, double_meaning, children, public_figures, everyday, multilingual).
 - ``train.jsonl``: labelled prompts for the embedding head (``label`` is a category or
-  ``"benign"``), made only from the TUNE seeds plus training-only extras.
+  ``"benign"``), made only from the tune pools plus training-only extras.
 
 Every golden row has ``split``: ``tune`` rows come from the TUNE, DEV and DEV2 seed pools of
 :mod:`pixelmill.safety.golden_seeds` (used to tune lexicons/thresholds and, re-sampled with a
@@ -194,7 +194,8 @@ def _as_tune(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def training_rows(rng: random.Random) -> list[dict[str, object]]:
-    """Labelled rows for the embedding head: TUNE seeds only (re-sampled), plus extras."""
+    """Labelled rows for the embedding head: the tune pools (TUNE, DEV, DEV2) re-sampled with
+    another seed, plus training-only extras; never the HELDOUT pool."""
     rows: list[dict[str, object]] = []
     pools = [
         adversarial(p, rng, obfuscations=2) + benign_rows(p, rng, variants=2) for p in ("tune", "dev", "dev2")

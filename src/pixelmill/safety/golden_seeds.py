@@ -1,9 +1,11 @@
 """Hand-written seed phrases for the safety golden sets and the embedding head's training set.
 
-Two disjoint pools per category: ``TUNE`` seeds (used to tune the lexicons and thresholds and to
-train the embedding head) and ``HELDOUT`` seeds (used for nothing but the held-out report).
-They were written together, before any tuning, with different wording, subjects and
-templates; see :mod:`pixelmill.safety.golden` for how prompts are generated from them.
+Pools per category: ``TUNE`` seeds (used to tune the lexicons and thresholds and to train the
+embedding head); ``DEV`` and ``DEV2``, the first and second held-out pools, each evaluated once
+and then merged into tuning; and ``HELDOUT`` (pool v3), used for nothing but the held-out report.
+Each held-out pool was written before the changes that followed the previous measurement, with
+different wording, subjects, styles and injection suffixes; see :mod:`pixelmill.safety.golden`
+for how prompts are generated from them.
 
 ``{braces}`` mark the key term an obfuscation transform rewrites. Text is kept short and
 clinical; public-figure names appear only in the "X nude" pattern the filter must catch.

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 Event = dict[str, Any]
@@ -46,31 +48,46 @@ class EventBus(Protocol):
 
 
 class MemoryEventBus:
-    """In-process event bus: a bounded deque per job; ids are ``"<n>"`` counting from 1."""
+    """In-process event bus: a bounded deque per job; ids are ``"<n>"`` counting from 1.
 
-    def __init__(self, maxlen: int = 1000, ttl_s: float = 3600.0) -> None:
+    Expiry is amortised O(1): streams are kept in an ``OrderedDict`` in order of their last
+    event (a publish moves its stream to the new end), so expired streams are popped from the
+    old end and a publish or read looks at no live stream but the oldest one, however many
+    jobs are live. ``expiry_checks`` counts the streams examined for expiry (for tests).
+    ``clock``: a monotonic clock in seconds (injectable for tests).
+    """
+
+    def __init__(self, maxlen: int = 1000, ttl_s: float = 3600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.maxlen = maxlen
         self.ttl_s = ttl_s
-        self._streams: dict[str, tuple[deque[tuple[int, Event]], list[float]]] = {}
-        self._counter: dict[str, int] = {}
+        self.clock = clock
+        self.expiry_checks = 0
+        self._streams: OrderedDict[str, _Stream] = OrderedDict()
         self._cond = threading.Condition()
 
     def _expire(self, now: float) -> None:
-        for job_id in [j for j, (_, last) in self._streams.items() if now - last[0] > self.ttl_s]:
-            del self._streams[job_id]
-            self._counter.pop(job_id, None)
+        while self._streams:
+            self.expiry_checks += 1
+            oldest = next(iter(self._streams.values()))
+            if now - oldest.last <= self.ttl_s:
+                return
+            self._streams.popitem(last=False)
 
     def publish(self, job_id: str, event: Event) -> str:
         with self._cond:
-            now = time.monotonic()
+            now = self.clock()
             self._expire(now)
-            stream, last = self._streams.setdefault(job_id, (deque(maxlen=self.maxlen), [now]))
-            last[0] = now
-            n = self._counter.get(job_id, 0) + 1
-            self._counter[job_id] = n
-            stream.append((n, dict(event)))
+            stream = self._streams.get(job_id)
+            if stream is None:
+                stream = self._streams[job_id] = _Stream(deque(maxlen=self.maxlen))
+            else:
+                self._streams.move_to_end(job_id)
+            stream.last = now
+            stream.counter += 1
+            stream.events.append((stream.counter, dict(event)))
             self._cond.notify_all()
-            return str(n)
+            return str(stream.counter)
 
     def read(self, job_id: str, after: str | None = None, timeout_s: float = 0.0) -> list[tuple[str, Event]]:
         try:
@@ -80,8 +97,9 @@ class MemoryEventBus:
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while True:
-                stream = self._streams.get(job_id, (deque(), [0.0]))[0]
-                found = [(str(n), dict(e)) for n, e in stream if n > floor]
+                self._expire(self.clock())
+                stream = self._streams.get(job_id)
+                found = [(str(n), dict(e)) for n, e in stream.events if n > floor] if stream else []
                 remaining = deadline - time.monotonic()
                 if found or remaining <= 0:
                     return found
@@ -90,3 +108,12 @@ class MemoryEventBus:
     def close(self) -> None:
         with self._cond:
             self._streams.clear()
+
+
+@dataclass
+class _Stream:
+    """One job's retained events, its last event's time and its last event id."""
+
+    events: deque[tuple[int, Event]]
+    last: float = 0.0
+    counter: int = 0
