@@ -120,10 +120,14 @@ def test_sink_keeps_a_few_and_deletes(sink) -> None:
 
 
 def test_stale_attempt_fails_only_that_job(sink) -> None:
+    from pixelmill import jobs
+
+    assert StaleAttempt is jobs.StaleAttempt  # one class: the store's refusal is the engine's
+
     class Fenced(BlobCheckpointSink):
         def write(self, job_id: str, attempt: int, sample_index: int, step: int, payload: bytes) -> None:
-            if job_id == "zombie":
-                raise StaleAttempt(f"attempt {attempt} is older than 2")
+            if job_id == "zombie":  # as the job store refuses a zombie's write, untranslated
+                raise jobs.StaleAttempt(f"attempt {attempt} is older than 2")
             super().write(job_id, attempt, sample_index, step, payload)
 
     engine = Engine(tiny_model(), max_batch=8, checkpoints=Fenced(sink.blobs), checkpoint_every=2)

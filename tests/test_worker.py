@@ -159,9 +159,8 @@ def test_resume_on_another_worker_matches_uninterrupted_run(parts: Any, tmp_path
 
 def test_from_settings_takes_gateway_tagged_jobs_and_screens_images(tmp_path: Path) -> None:
     from pixelmill.config import Settings
-    from tests.engine_support import tiny_path
-
     from pixelmill.gateway.model import deployment_shape
+    from tests.engine_support import tiny_path
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'j.db'}", blob_url=f"file://{tmp_path / 'b'}",
                         model_path=str(tiny_path()), checkpoint_every=5)
