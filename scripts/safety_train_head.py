@@ -4,7 +4,7 @@
 
 Data: ``data/train.jsonl`` (made by ``python -m pixelmill.safety.golden`` from the tune pools
 and training-only extras, never the held-out pool) trains a multinomial logistic regression on
-MiniLM embeddings.
+MiniLM embeddings (fp32 and int8 ONNX vectors of every row; see fast_encoder).
 Per-category thresholds come from grouped 5-fold cross-validation over seed phrases: the
 (1 - 0.5%/7) quantile of the out-of-fold probability that benign rows get for the category (a
 0.5% false-positive budget for the whole layer, split across the seven categories), plus a
@@ -20,7 +20,8 @@ import json
 import numpy as np
 import torch
 
-from pixelmill.safety.embedding import HEAD_PATH, Encoder, Head, encoder_input, is_latin_script
+from pixelmill.safety.embedding import HEAD_PATH, Head, encoder_input, is_latin_script
+from pixelmill.safety.fast_encoder import OnnxEncoder, TextEncoder
 from pixelmill.safety.golden import load
 from pixelmill.safety.lexicon import Lexicon
 from pixelmill.safety.normalize import normalize
@@ -37,7 +38,7 @@ WEIGHT_DECAY = 1e-3
 SCALE = 8.0
 
 
-def embed(encoder: Encoder, lexicon: Lexicon, prompts: list[str]) -> np.ndarray:
+def embed(encoder: TextEncoder, lexicon: Lexicon, prompts: list[str]) -> np.ndarray:
     """Embeddings of the prompts as the pre-filter's embedding layer would see them."""
     texts = [encoder_input(lexicon.prepare(normalize(p)), lexicon.cut_harmless) for p in prompts]
     return np.concatenate([encoder.encode(texts[i : i + 64]) for i in range(0, len(texts), 64)])
@@ -61,11 +62,15 @@ def fit_head(x: torch.Tensor, y: torch.Tensor, class_weights: torch.Tensor) -> t
 def main() -> None:
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    encoder, lexicon = Encoder(), Lexicon()
+    # fp32 ONNX gives the torch encoder's vectors (to ~1e-7); int8 rows are added as a second copy
+    # of every training row so the head and its thresholds fit both the exact and the fast path.
+    encoder, fast, lexicon = OnnxEncoder("fp32", cache_size=0), OnnxEncoder("int8", cache_size=0), Lexicon()
     classes = ("benign", *CATEGORIES)
     # Only Latin-script rows: the layer never sees other scripts (see embedding.is_latin_script).
     train = [r for r in load("train") if is_latin_script(normalize(str(r["prompt"])))]
-    x = torch.from_numpy(embed(encoder, lexicon, [str(r["prompt"]) for r in train]))
+    prompts = [str(r["prompt"]) for r in train]
+    x = torch.from_numpy(np.concatenate([embed(encoder, lexicon, prompts), embed(fast, lexicon, prompts)]))
+    train = train + train
     y = torch.tensor([classes.index(str(r["label"])) for r in train])
     counts = torch.bincount(y, minlength=len(classes)).float()
     weights = counts.sum() / (len(classes) * counts.clamp(min=1))

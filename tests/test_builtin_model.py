@@ -100,3 +100,24 @@ def test_training_smoke_micro_recipe(tmp_path: Path) -> None:
     assert model.info.native_size == (32, 32)
     images = _generate(tmp_path / "m", "a blue star", 32, 32, steps=2)
     assert images[0].size == (32, 32)
+
+
+def test_training_is_reproducible_from_seed_and_stop_matches_a_cut_short_run(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from safetensors.torch import load_file
+
+    recipe = replace(Recipe.micro(), unet_steps=12, decoder_steps=3)
+    train_demo_model(tmp_path / "a", seed=3, recipe=recipe)
+    train_demo_model(tmp_path / "b", seed=3, recipe=recipe)
+    train_demo_model(tmp_path / "c", seed=3, recipe=replace(recipe, unet_stop=6))
+    train_demo_model(tmp_path / "d", seed=4, recipe=recipe)
+    name = "diffusion_pytorch_model.safetensors"
+    for part in ("unet", "vae"):
+        a, b = load_file(tmp_path / "a" / part / name), load_file(tmp_path / "b" / part / name)
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    a, c, d = (load_file(tmp_path / x / "unet" / name) for x in "acd")
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+    assert not all(torch.equal(a[k], d[k]) for k in a)
+    index = json.loads((tmp_path / "c" / "model_index.json").read_text())
+    assert "--unet-stop 6" in index["pixelmill"]["training"]["command"]

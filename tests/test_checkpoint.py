@@ -137,3 +137,27 @@ def test_stale_attempt_fails_only_that_job(sink) -> None:
     failed = [e for e in events if isinstance(e, Failed)]
     assert [(f.job_id, f.reason) for f in failed] == [("zombie", "stale_attempt")]
     assert [e.job_id for e in events if isinstance(e, Completed)] == ["live"]
+
+
+class CountingStore(LocalBlobStore):
+    """A local blob store that counts listings (each may walk the whole store)."""
+
+    listings = 0
+
+    def list(self, prefix: str = ""):  # type: ignore[no-untyped-def]
+        self.listings += 1
+        return super().list(prefix)
+
+
+def test_a_job_is_listed_once_for_its_resume_lookup_and_writes(tmp_path) -> None:
+    store = CountingStore(tmp_path / "blobs")
+    engine = Engine(tiny_model(), max_batch=8, checkpoints=BlobCheckpointSink(store), checkpoint_every=2)
+    engine.submit(request("job", steps=10, seeds=[1, 2, 3]))  # resume lookup: one listing
+    assert store.listings == 1
+    run(engine)  # 3 samples x 4 checkpoints (steps 2..8), pruned to the newest 3: no listing
+    assert store.listings == 1
+    kept = sorted(k.split("/", 2)[2] for k in store.list("checkpoints/job/"))
+    assert kept == [f"{i}/{s:06d}.ckpt" for i in range(3) for s in (4, 6, 8)]
+    # A fresh sink (another process) still finds them, and resumes from the newest.
+    resumed = find_resume(BlobCheckpointSink(store), "job", 3, tiny_model().info.model_id)
+    assert resumed is not None and resumed.step == 8

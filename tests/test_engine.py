@@ -229,7 +229,7 @@ def test_prompt_weights_mix_embeddings() -> None:
 def test_bench_prints_every_policy_and_the_overheads() -> None:
     from pixelmill.engine.bench import bench_engine
 
-    result = bench_engine(tiny_model(), n_jobs=2, max_batch=4, short_fraction=0.0, seed=1)
+    result = bench_engine(tiny_model(), n_jobs=2, max_batch=4, short_fraction=0.0, seed=1, repeats=1)
     assert set(result["policies"]) == {"sequential", "static", "continuous"}
     for figures in result["policies"].values():
         assert figures["images_per_s"] > 0
@@ -237,3 +237,9 @@ def test_bench_prints_every_policy_and_the_overheads() -> None:
     assert result["raw_model_images_per_s"] > 0
     assert isinstance(result["checkpoint_overhead"], float)
     assert 0 < result["checkpoint_write_fraction"] < 1
+    assert 0 < result["decode_share_of_raw"] < 1
+    assert result["spread"]["short_p95_continuous_vs_static"] is None  # no short job in this run
+    for name, span in result["spread"].items():  # each median ratio lies within its spread
+        if span is not None:
+            assert span[0] <= result["ratios"][name] <= span[1]
+    assert result["ratios"]["continuous_vs_raw_model"] > 0

@@ -31,24 +31,18 @@ def test_heldout_seeds_are_used_by_nothing_else() -> None:
             out |= set(value)
         return out
 
-    tune = (
-        seeds(S.ADV_TUNE)
-        | seeds(S.ML_TUNE)
-        | seeds(S.BENIGN_TUNE)
-        | set(S.BENIGN_ML_TUNE)
-        | seeds(S.ADV_DEV)
-        | seeds(S.ML_DEV)
-        | seeds(S.BENIGN_DEV)
-        | set(S.BENIGN_ML_DEV)
-    )
+    tune: set[str] = set(S.TRAIN_BENIGN_EXTRA)
+    for pool in ("TUNE", "DEV", "DEV2", "DEV3", "DEV4"):
+        tune |= seeds(getattr(S, f"ADV_{pool}")) | seeds(getattr(S, f"ML_{pool}"))
+        tune |= seeds(getattr(S, f"BENIGN_{pool}")) | set(getattr(S, f"BENIGN_ML_{pool}"))
     heldout = seeds(S.ADV_HELDOUT) | seeds(S.ML_HELDOUT) | seeds(S.BENIGN_HELDOUT) | set(S.BENIGN_ML_HELDOUT)
-    assert not tune & heldout
-    assert not (
-        set(S.INJECTION_SUFFIXES_TUNE) | set(S.INJECTION_SUFFIXES_DEV) | set(S.INJECTION_SUFFIXES_DEV2)
-    ) & set(S.INJECTION_SUFFIXES_HELDOUT)
-    assert not (
-        set(S.STYLES_TUNE[1:]) | set(S.STYLES_DEV[1:]) | set(S.STYLES_DEV2[1:]) | set(S.STYLES_TRAIN)
-    ) & set(S.STYLES_HELDOUT[1:])
+    assert heldout
+    assert not tune & heldout, sorted(tune & heldout)
+    pools = ("TUNE", "DEV", "DEV2", "DEV3", "DEV4")
+    suffixes = {s for pool in pools for s in getattr(S, f"INJECTION_SUFFIXES_{pool}")}
+    assert not suffixes & set(S.INJECTION_SUFFIXES_HELDOUT)
+    styles = set(S.STYLES_TRAIN) | {s for pool in pools for s in getattr(S, f"STYLES_{pool}")[1:]}
+    assert not styles & set(S.STYLES_HELDOUT[1:])
     train_seeds = {r["seed"] for r in load("train")}
     assert not train_seeds & {
         r["seed"] for r in load("adversarial") + load("benign") if r["split"] == "heldout"

@@ -94,3 +94,39 @@ def test_misuse_gets_clear_errors() -> None:
         other.load_state_dict(sampler.state_dict())
     with pytest.raises(ValueError, match="beta_schedule 'cubic'"):
         NoiseSchedule.from_config({"beta_schedule": "cubic"})
+
+
+def test_one_batched_update_equals_each_sampler_stepping_alone() -> None:
+    """The engine steps many jobs (any sampler, any step index, with or without history) in
+    one tensor operation; each job's rows must match its sampler stepping on its own."""
+    from pixelmill.models.samplers.base import step_rows
+
+    gen = torch.Generator().manual_seed(9)
+    jobs = [("ddim", 10, 3, 2), ("euler", 20, 0, 1), ("dpmpp_2m", 8, 0, 3), ("dpmpp_2m", 8, 4, 2)]
+    alone, batched, xs, epss = [], [], [], []
+    for name, steps, done, rows in jobs:
+        a, b = make_sampler(name, SCHEDULE, steps), make_sampler(name, SCHEDULE, steps)
+        x = torch.randn(rows, 4, 8, 8, generator=gen)
+        for _ in range(done):  # bring both to step `done` with the same history
+            eps = torch.randn(rows, 4, 8, 8, generator=gen)
+            b.step(eps, x)
+            x, _ = a.step(eps, x)
+        alone.append(a)
+        batched.append(b)
+        xs.append(x)
+        epss.append(torch.randn(rows, 4, 8, 8, generator=gen))
+    sizes = torch.tensor([x.shape[0] for x in xs])
+    coefs = torch.tensor([b.coefficients().as_row() for b in batched], dtype=torch.float64)
+    prev = torch.cat(
+        [h if (h := b.history) is not None else torch.zeros_like(x) for b, x in zip(batched, xs, strict=True)]
+    )
+    x_next, x0 = step_rows(coefs.repeat_interleave(sizes, dim=0), torch.cat(xs), torch.cat(epss), prev)
+    for part, x0_part, a, b, x, eps in zip(
+        x_next.split(sizes.tolist()), x0.split(sizes.tolist()), alone, batched, xs, epss, strict=True
+    ):
+        want, want_x0 = a.step(eps, x)
+        torch.testing.assert_close(part, want, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(x0_part, want_x0, atol=1e-5, rtol=1e-5)
+        b.advance(x0_part)
+        assert b.step_index == a.step_index
+        assert (b.history is None) == (a.history is None)

@@ -122,15 +122,17 @@ def models_make_tiny(path: str) -> None:
 @bench.command("engine")
 @click.option("--model", "model_path", default=None, type=click.Path(exists=True, file_okay=False),
               help="Model folder (default: the tiny random-weight model).")
-@click.option("--jobs", default=24, show_default=True, type=click.IntRange(2), help="Jobs of 4 images.")
+@click.option("--jobs", default=48, show_default=True, type=click.IntRange(2), help="Jobs of 4 images.")
 @click.option("--max-batch", default=16, show_default=True, type=click.IntRange(4))
 @click.option("--short-fraction", default=0.5, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--load", default=1.5, show_default=True, type=click.FloatRange(0.1, 10),
               help="Arrival rate as a multiple of the raw model capacity.")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(1),
+              help="Runs of every policy; ratios are medians, with their spread.")
 @click.option("--json", "as_json", is_flag=True, help="One line of JSON (default: indented).")
 def bench_engine_cmd(model_path: str | None, jobs: int, max_batch: int, short_fraction: float, load: float,
-                     seed: int, as_json: bool) -> None:
+                     seed: int, repeats: int, as_json: bool) -> None:
     """Sequential vs static vs continuous batching on one Poisson workload (prints JSON)."""
     import json
 
@@ -145,7 +147,7 @@ def bench_engine_cmd(model_path: str | None, jobs: int, max_batch: int, short_fr
         tiny = home() / "models" / "tiny"
         model_path = str(tiny if is_current_tiny(tiny) else make_tiny(tiny))
     result = bench_engine(load_model(model_path), n_jobs=jobs, max_batch=max_batch,
-                          short_fraction=short_fraction, seed=seed, load=load)
+                          short_fraction=short_fraction, seed=seed, load=load, repeats=repeats)
     click.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
 
 # --- built-in model (train demo-model, eval alignment) ---------------------------------------
@@ -166,18 +168,31 @@ def bench_engine_cmd(model_path: str | None, jobs: int, max_batch: int, short_fr
               help="Stop the UNet after this many steps (the schedule still spans --unet-steps).")
 @click.option("--decoder-steps", default=None, type=click.IntRange(0),
               help="Decoder fine-tuning steps after the UNet (default: the recipe's).")
+@click.option("--continue-from", "continue_from", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Continue the UNet of this folder for --unet-steps more steps (seed from the folder).")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1), help="torch threads.")
 def train_demo_model_cmd(out_dir: str, seed: int, minutes: float | None, ae_steps: int | None,
                          unet_steps: int | None, unet_stop: int | None, decoder_steps: int | None,
-                         threads: int) -> None:
+                         continue_from: str | None, threads: int) -> None:
     """Train the built-in text-to-image model from SEED and write a diffusers folder to --out.
 
+    The shipped weights: run the ``command`` in its model_index.json, then each ``continued``
+    command in order (with --continue-from the previous folder).
     Progress goes to stderr as JSON lines; the last line on stdout is a JSON summary."""
     import json
     from dataclasses import replace
 
     from pixelmill.training.recipe import Recipe
-    from pixelmill.training.trainer import train_demo_model
+    from pixelmill.training.trainer import continue_demo_model, train_demo_model
+
+    log = lambda r: click.echo(json.dumps(r), err=True)  # noqa: E731
+    if continue_from:
+        if not unet_steps:
+            raise click.UsageError("--continue-from needs --unet-steps (how many more UNet steps)")
+        report = continue_demo_model(continue_from, out_dir, unet_steps=unet_steps, unet_stop=unet_stop,
+                                     max_minutes=minutes, threads=threads, log=log)
+        click.echo(json.dumps({"out": out_dir, "continued_unet_steps": report.unet_steps}))
+        return
 
     recipe = Recipe()
     if ae_steps:
@@ -189,7 +204,7 @@ def train_demo_model_cmd(out_dir: str, seed: int, minutes: float | None, ae_step
     if decoder_steps is not None:
         recipe = replace(recipe, decoder_steps=decoder_steps)
     report = train_demo_model(out_dir, seed=seed, recipe=recipe, max_minutes=minutes, threads=threads,
-                              log=lambda r: click.echo(json.dumps(r), err=True))
+                              log=log)
     click.echo(json.dumps({"out": out_dir, "seed": seed, "ae_steps": report.ae_steps,
                            "unet_steps": report.unet_steps, "seconds": report.seconds}))
 
@@ -351,7 +366,7 @@ def bench_api(rate: float, seconds: float, no_embedding: bool, as_json: bool) ->
     result = run_bench(rate, seconds, embedding=not no_embedding)
     click.echo(json.dumps(result) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
 
-# --- safety (safety screen, eval safety) -----------------------------------------------------
+# --- safety (safety screen, eval safety, bench safety) -----------------------------------------
 
 
 @safety.command(name="screen")
@@ -414,6 +429,35 @@ def safety_check_rules(path: str | None) -> None:
     except RulesError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{target}: {len(rules)} rule(s) OK")
+
+
+@bench.command(name="safety")
+@click.option("--json", "as_json", is_flag=True, help="Print the full JSON result (default: a summary).")
+@click.option("--samples", type=click.IntRange(16), default=200, show_default=True,
+              help="Benign prompts timed through every variant.")
+@click.option("--no-agreement", is_flag=True, help="Skip screening the tune split with every encoder.")
+def bench_safety(as_json: bool, samples: int, no_agreement: bool) -> None:
+    """Pre-filter cost per prompt: rules only, torch MiniLM, onnxruntime fp32/int8 (side by side)."""
+    import json
+
+    from pixelmill.safety.benchmark import run
+
+    result = run(samples=samples, with_agreement=not no_agreement)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    for name, lat in result["latency_ms"].items():  # type: ignore[attr-defined]
+        click.echo(f"{name:18s} single p50 {lat['single']['p50']:7.3f} p99 {lat['single']['p99']:7.3f} ms  "
+                   f"batch16 p50 {lat['batch16_per_prompt']['p50']:7.3f} ms/prompt")
+
+
+@safety.command(name="export-encoder")
+@click.option("--precision", type=click.Choice(["int8", "fp32"]), default="int8", show_default=True)
+def safety_export_encoder(precision: str) -> None:
+    """Export the installed MiniLM to ONNX into $PIXELMILL_HOME/cache/safety (done lazily otherwise)."""
+    from pixelmill.safety.fast_encoder import ensure_onnx_model
+
+    click.echo(str(ensure_onnx_model(precision)))
 
 
 @eval_.command(name="safety")

@@ -1,9 +1,10 @@
 """``pixelmill bench engine``: scheduling policies side by side on one model, one workload.
 
-Workload: ``n_jobs`` jobs of 4 images, each 10 steps (short) or 30 steps (long) at random
-(``short_fraction``), arriving as a Poisson process at ``load`` times the model's raw capacity
-at ``max_batch`` (measured first). With ``load`` > 1 a queue builds and every policy runs
-saturated, so the throughputs compare what each policy can sustain.
+Workload: ``n_jobs`` (default 48) jobs of 4 images, each 10 steps (short) or 30 steps (long)
+at random (``short_fraction``), arriving as a Poisson process at ``load`` times the model's
+raw capacity at ``max_batch`` (measured first). With ``load`` > 1 a queue builds and every
+policy runs saturated, so the throughputs compare what each policy can sustain. The same jobs
+arrive again at ``latency_load`` < 1 for the latencies (see below).
 
 Time is a virtual clock advanced by the measured time of each ``engine.step()`` (and jumped to
 the next arrival when the engine is idle), so arrivals never wait on ``sleep`` and the run
@@ -13,14 +14,25 @@ with more threads it is wall time (``"clock"`` in the output says which).
 
 Figures:
 
-- ``policies.<p>.images_per_s``: images / (last completion - first arrival).
-- ``policies.<p>.p95_latency_s.short|long``: completion - arrival, 95th percentile.
+Everything runs ``repeats`` times (default 3) on the same arrivals; each repeat measures the
+raw model next to its own policy runs, so its ratios are taken side by side.
+
+- ``policies.<p>.images_per_s``: images / (last completion - first arrival) at ``load``;
+  median of repeats.
+- ``policies.<p>.p95_latency_s.short|long``: completion - arrival, 95th percentile, at
+  ``latency_load`` (default 0.7 of the raw capacity: a mixed load continuous and static both
+  sustain); median. ``p95_latency_saturated_s``: the same at ``load``, where it mostly
+  measures how long the queue has grown by the end of the run.
 - ``raw_model_images_per_s``: ``model.denoise`` alone at ``max_batch`` samples per call
   (no engine, no encode/decode), as sample-steps/s divided by the workload's mean steps per image.
+- ``decode_share_of_raw``: the decoder's time per image (4 per call) as a share of
+  (decode + raw denoise) per image: work the engine must do that the raw figure leaves out,
+  so ``continuous_vs_raw_model`` cannot exceed ``1 - decode_share_of_raw``.
 - ``checkpoint_overhead``: ``continuous`` with checkpoints every 10 steps (local blob store) vs
-  off: ``images_per_s_off / images_per_s_on - 1``, best of two runs each way.
+  off: ``images_per_s_off / images_per_s_on - 1``, best run each way over the repeats.
   ``checkpoint_write_fraction``: share of the checkpointed run's time spent inside checkpoint
-  writes (less noisy on a shared machine).
+  writes (less noisy on a shared machine); median.
+- ``ratios``: median over repeats of each repeat's ratio; ``spread``: their [min, max].
 """
 
 from __future__ import annotations
@@ -37,7 +49,7 @@ import torch
 from pixelmill.engine.checkpoint import BlobCheckpointSink
 from pixelmill.engine.core import Engine
 from pixelmill.engine.request import Completed, Failed, GenerationRequest
-from pixelmill.engine.scheduler import POLICIES, Policy
+from pixelmill.engine.scheduler import Policy
 from pixelmill.models.base import DiffusionModel
 from pixelmill.store.blobs import LocalBlobStore
 
@@ -138,8 +150,9 @@ def run_policy(
         return out
 
 
-def raw_model_sample_steps_per_s(model: DiffusionModel, max_batch: int, *, calls: int = 20) -> float:
-    """Sample-steps/s of ``model.denoise`` alone on ``max_batch`` samples per call."""
+def raw_model_sample_steps_per_s(model: DiffusionModel, max_batch: int, *, calls: int = 40) -> float:
+    """Sample-steps/s of ``model.denoise`` alone on ``max_batch`` samples per call (the same
+    guided call the engine makes: CFG doubles the rows to ``2 * max_batch``)."""
     w, h = model.info.native_size
     s = model.info.latent_scale
     cond = model.encode_prompts([("bench", 1.0)], "")
@@ -154,33 +167,76 @@ def raw_model_sample_steps_per_s(model: DiffusionModel, max_batch: int, *, calls
     return calls * max_batch / (_clock() - t0)
 
 
+def decode_seconds_per_image(model: DiffusionModel, *, images: int = 4, calls: int = 5) -> float:
+    """Decoder time per image at ``images`` per call (one job of 4: what the engine mostly
+    decodes at once). Not part of the raw model figure; reported to show the engine's ceiling."""
+    w, h = model.info.native_size
+    s = model.info.latent_scale
+    x = torch.randn(images, model.info.latent_channels, h // s, w // s)
+    model.decode(x)
+    t0 = _clock()
+    for _ in range(calls):
+        model.decode(x)
+    return (_clock() - t0) / (calls * images)
+
+
+POLICIES_SHOWN: tuple[Policy, ...] = ("sequential", "static", "continuous")
+
+
 def bench_engine(
     model: DiffusionModel,
     *,
-    n_jobs: int = 24,
+    n_jobs: int = 48,
     max_batch: int = 16,
     short_fraction: float = 0.5,
     seed: int = 0,
     load: float = 1.5,
+    latency_load: float = 0.7,
+    repeats: int = 3,
 ) -> dict[str, Any]:
-    """Run every policy on the same workload; return the JSON-ready figures (module docstring)."""
-    raw_steps = raw_model_sample_steps_per_s(model, max_batch)
+    """Run every policy on the same workloads, ``repeats`` times; return the JSON-ready figures.
+
+    Two arrival rates of the same jobs (same steps, same seeds): ``load`` (above capacity: the
+    throughputs) and ``latency_load`` (below capacity: the latencies, which under overload only
+    grow with the queue, i.e. with ``n_jobs``). Each repeat measures the raw model (before and
+    after its runs, averaged) and runs every policy, rotating their order so none always runs
+    first. Reported: per-policy medians over repeats, each ratio's median and its spread
+    (min, max) over repeats.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     mean_steps = 10 * short_fraction + 30 * (1 - short_fraction)
-    raw_images = raw_steps / mean_steps
-    arrivals = workload(
-        model, n_jobs=n_jobs, jobs_per_s=load * raw_images / 4, short_fraction=short_fraction, seed=seed
-    )
-    policies = {p: run_policy(model, arrivals, policy=p, max_batch=max_batch) for p in POLICIES}
-    # Checkpoint overhead is a few percent, below one run's noise on a shared machine: compare the
-    # best of two runs each way (the first "off" run is the continuous run above).
-    off = [policies["continuous"], run_policy(model, arrivals, policy="continuous", max_batch=max_batch)]
-    on = [
-        run_policy(model, arrivals, policy="continuous", max_batch=max_batch, checkpoint_every=10)
-        for _ in range(2)
+    first_raw = raw_model_sample_steps_per_s(model, max_batch) / mean_steps
+
+    def arrivals_at(rate: float) -> list[Arrival]:
+        jobs_per_s = rate * first_raw / 4
+        return workload(model, n_jobs=n_jobs, jobs_per_s=jobs_per_s, short_fraction=short_fraction, seed=seed)
+
+    saturated, moderate = arrivals_at(load), arrivals_at(latency_load)
+    # (label, arrivals, policy, checkpoint_every)
+    plan: list[tuple[str, list[Arrival], Policy, int]] = [
+        *((p, saturated, p, 0) for p in POLICIES_SHOWN),
+        ("checkpointed", saturated, "continuous", 10),
+        *((f"{p}@latency", moderate, p, 0) for p in POLICIES_SHOWN),
     ]
-    best_off = max(r["images_per_s"] for r in off)
-    with_ckpt = max(on, key=lambda r: r["images_per_s"])
-    seq, sta, con = (policies[p]["images_per_s"] for p in ("sequential", "static", "continuous"))
+    runs: list[dict[str, Any]] = []
+    for r in range(repeats):
+        before = raw_model_sample_steps_per_s(model, max_batch) / mean_steps
+        rep: dict[str, Any] = {}
+        k = r * 3 % len(plan)
+        for label, arrivals, policy, every in plan[k:] + plan[:k]:
+            rep[label] = run_policy(
+                model, arrivals, policy=policy, max_batch=max_batch, checkpoint_every=every
+            )
+        rep["raw"] = (before + raw_model_sample_steps_per_s(model, max_batch) / mean_steps) / 2
+        runs.append(rep)
+    ratios = [_ratios(rep) for rep in runs]
+    raw_images = statistics.median(rep["raw"] for rep in runs)
+    decode_s = decode_seconds_per_image(model)
+    # Checkpoint overhead is a few percent, below one run's noise on a shared machine: compare
+    # the best run each way over the repeats.
+    best_off = max(rep["continuous"]["images_per_s"] for rep in runs)
+    best_on = max(rep["checkpointed"]["images_per_s"] for rep in runs)
     return {
         "model": model.info.model_id,
         "max_batch": max_batch,
@@ -188,21 +244,58 @@ def bench_engine(
         "images_per_job": 4,
         "short_fraction": short_fraction,
         "load": load,
+        "latency_load": latency_load,
+        "repeats": repeats,
         "torch_threads": torch.get_num_threads(),
         "clock": "cpu" if torch.get_num_threads() == 1 else "wall",
-        "policies": {p: policies[p] for p in ("sequential", "static", "continuous")},
-        "raw_model_images_per_s": round(raw_images, 3),
-        "checkpoint_overhead": round(best_off / with_ckpt["images_per_s"] - 1, 4),
-        "checkpoint_write_fraction": with_ckpt["checkpoint_write_fraction"],
-        "ratios": {
-            "continuous_vs_sequential_images_per_s": _ratio(con, seq),
-            "continuous_vs_static_images_per_s": _ratio(con, sta),
-            "continuous_vs_raw_model": _ratio(con, raw_images),
-            "short_p95_continuous_vs_static": _ratio(
-                policies["continuous"]["p95_latency_s"]["short"], policies["static"]["p95_latency_s"]["short"]
-            ),
+        "policies": {
+            p: {
+                "images_per_s": _median([rep[p]["images_per_s"] for rep in runs]),
+                "p95_latency_s": _median_p95([rep[f"{p}@latency"] for rep in runs]),
+                "p95_latency_saturated_s": _median_p95([rep[p] for rep in runs]),
+            }
+            for p in POLICIES_SHOWN
         },
+        "raw_model_images_per_s": round(raw_images, 3),
+        "decode_share_of_raw": round(decode_s / (decode_s + 1 / raw_images), 4),
+        "checkpoint_overhead": round(best_off / best_on - 1, 4),
+        "checkpoint_write_fraction": statistics.median(
+            rep["checkpointed"]["checkpoint_write_fraction"] for rep in runs
+        ),
+        "ratios": {k: _median([r[k] for r in ratios]) for k in ratios[0]},
+        "spread": {k: _span([r[k] for r in ratios]) for k in ratios[0]},
     }
+
+
+def _ratios(rep: dict[str, Any]) -> dict[str, float | None]:
+    seq, sta, con = (rep[p]["images_per_s"] for p in POLICIES_SHOWN)
+
+    def short_p95(label: str) -> float:
+        return float(rep[label]["p95_latency_s"]["short"])
+
+    return {
+        "continuous_vs_sequential_images_per_s": _ratio(con, seq),
+        "continuous_vs_static_images_per_s": _ratio(con, sta),
+        "continuous_vs_raw_model": _ratio(con, rep["raw"]),
+        "short_p95_continuous_vs_static": _ratio(
+            short_p95("continuous@latency"), short_p95("static@latency")
+        ),
+        "short_p95_continuous_vs_static_saturated": _ratio(short_p95("continuous"), short_p95("static")),
+    }
+
+
+def _median_p95(runs: list[dict[str, Any]]) -> dict[str, float | None]:
+    return {k: _median([r["p95_latency_s"][k] for r in runs]) for k in ("short", "long")}
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 3) if known else None
+
+
+def _span(values: list[float | None]) -> list[float] | None:
+    known = [v for v in values if v is not None]
+    return [min(known), max(known)] if known else None
 
 
 def _ratio(a: float, b: float) -> float | None:

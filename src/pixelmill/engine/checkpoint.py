@@ -127,7 +127,7 @@ class CheckpointSink(Protocol):
     def delete(self, job_id: str) -> None: ...
 
 
-_STEP_KEY = re.compile(r"/(\d{6})\.ckpt$")
+_SAMPLE_STEP_KEY = re.compile(r"/(\d+)/(\d{6})\.ckpt$")
 
 
 class BlobCheckpointSink:
@@ -143,26 +143,36 @@ class BlobCheckpointSink:
         self.blobs = blob_store
         self.keep = keep
         self._written: dict[tuple[str, int], list[int]] = {}
+        self._listed: set[str] = set()
 
     @staticmethod
     def key(job_id: str, sample_index: int, step: int) -> str:
         return f"checkpoints/{job_id}/{sample_index}/{step:06d}.ckpt"
 
-    def _steps(self, job_id: str, sample_index: int) -> list[tuple[int, str]]:
-        out = []
-        for key in self.blobs.list(f"checkpoints/{job_id}/{sample_index}/"):
-            m = _STEP_KEY.search(key)
+    def _list_job(self, job_id: str) -> dict[int, list[tuple[int, str]]]:
+        """Every checkpoint of a job, by sample, in ONE listing (a listing may walk the whole
+        store). Refreshes what :meth:`write` knows of the job, so a job just looked up for
+        resume needs no listing when its samples are first written."""
+        found: dict[int, list[tuple[int, str]]] = {}
+        for key in self.blobs.list(f"checkpoints/{job_id}/"):
+            m = _SAMPLE_STEP_KEY.search(key)
             if m:
-                out.append((int(m.group(1)), key))
-        return sorted(out)
+                found.setdefault(int(m.group(1)), []).append((int(m.group(2)), key))
+        for steps in found.values():
+            steps.sort()
+        for k in [k for k in self._written if k[0] == job_id]:
+            del self._written[k]
+        for sample, steps in found.items():
+            self._written[(job_id, sample)] = [step for step, _ in steps]
+        self._listed.add(job_id)
+        return found
 
     def write(self, job_id: str, attempt: int, sample_index: int, step: int, payload: bytes) -> None:
-        # Steps written per sample are remembered so pruning needs no listing per write (a
-        # listing walks the whole store); the first write of a sample in this process lists once.
-        known = self._written.get((job_id, sample_index))
-        if known is None:
-            known = [s for s, _ in self._steps(job_id, sample_index)]
-            self._written[(job_id, sample_index)] = known
+        # Steps written per sample are remembered so pruning needs no listing per write; a job
+        # is listed at most once in this process (by the resume lookup, or at its first write).
+        if job_id not in self._listed:
+            self._list_job(job_id)
+        known = self._written.setdefault((job_id, sample_index), [])
         self.blobs.put(self.key(job_id, sample_index, step), payload)
         if step not in known:
             known.append(step)
@@ -171,7 +181,14 @@ class BlobCheckpointSink:
             self.blobs.delete(self.key(job_id, sample_index, known.pop(0)))
 
     def latest(self, job_id: str, sample_index: int, max_step: int | None = None) -> bytes | None:
-        for step, key in reversed(self._steps(job_id, sample_index)):
+        # Sample 0 lists the job afresh (another process may have written since); the other
+        # samples of the same lookup reuse that listing.
+        if sample_index == 0 or job_id not in self._listed:
+            steps = self._list_job(job_id).get(sample_index, [])
+        else:
+            known = self._written.get((job_id, sample_index), [])
+            steps = [(s, self.key(job_id, sample_index, s)) for s in known]
+        for step, key in reversed(steps):
             if max_step is not None and step > max_step:
                 continue
             try:
@@ -186,6 +203,7 @@ class BlobCheckpointSink:
     def delete(self, job_id: str) -> None:
         for written in [k for k in self._written if k[0] == job_id]:
             del self._written[written]
+        self._listed.discard(job_id)
         for key in list(self.blobs.list(f"checkpoints/{job_id}/")):
             self.blobs.delete(key)
 

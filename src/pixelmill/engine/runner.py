@@ -1,8 +1,10 @@
 """The engine's runner: owns every running sample's tensors and carries out a :class:`Plan`.
 
-Per job it keeps one sampler (stepping all of the job's samples as one ``(n, C, h, w)``
-tensor), the latents, the latest clean-image prediction, the text conditioning, and one RNG
-per sample (used for the noise of masked denoising, and saved in checkpoints).
+Per job it keeps one sampler (its schedule position and history), the latents, the latest
+clean-image prediction, the text conditioning (shared through :class:`PromptCache`), and one
+RNG per sample (used for the noise of masked denoising, and saved in checkpoints). Each
+iteration the whole group is one model call and one sampler update over all its rows
+(:func:`~pixelmill.models.samplers.base.step_rows`); finished jobs decode in one call.
 
 Initial noise and ``chaos``: sample ``i`` starts from ``sqrt(1 - s) * N(seeds[0]) +
 sqrt(s) * N(seeds[i])`` with ``s = 0.75 + 0.25 * chaos`` (sample 0 is ``N(seeds[0])``): with
@@ -12,6 +14,7 @@ independent. The noise of a sample depends only on the request, never on batch-m
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -24,19 +27,13 @@ from PIL import Image
 
 from pixelmill.engine.checkpoint import CheckpointSink, SampleCheckpoint, StaleAttempt
 from pixelmill.engine.plan import Advance, Plan, RunnerOutput
+from pixelmill.engine.prompt_cache import PromptCache, prompt_key
 from pixelmill.engine.request import GenerationRequest
-from pixelmill.models.base import DiffusionModel
+from pixelmill.models.base import Conditioning, DiffusionModel
 from pixelmill.models.samplers import Sampler
+from pixelmill.models.samplers.base import step_rows
 
 log = logging.getLogger(__name__)
-
-
-class JobFailure(Exception):
-    """Fails one job (not the batch) with a reason code and a message."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass
@@ -62,6 +59,7 @@ class Runner:
         self.model = model
         self.sink = sink
         self.states: dict[str, JobState] = {}
+        self.prompts = PromptCache(model)
 
     def execute(self, plan: Plan) -> RunnerOutput:
         out = RunnerOutput()
@@ -73,11 +71,14 @@ class Runner:
             state = self.states.pop(p.job_id, None)
             if state is not None and p.checkpoint:
                 self._guard(out, p.job_id, lambda s=state, st=p.step: self._write_checkpoint(s, st))
-        # 3. admit: encode the prompt, make (or load) the latents
+        # 3. admit: the prompts (all admitted jobs in one encoder call), then the latents
+        conds = self._conditionings([a.request for a in plan.admit], out)
         for adm in plan.admit:
             job_id = adm.request.job_id
+            if job_id not in conds:
+                continue  # its prompt failed to encode: already in out.failed
             t0 = time.perf_counter()
-            self._guard(out, job_id, lambda a=adm: self._admit(a.request, a.resume))
+            self._guard(out, job_id, lambda a=adm: self._admit(a.request, a.resume, conds[a.request.job_id]))
             out.seconds[job_id] = out.seconds.get(job_id, 0.0) + time.perf_counter() - t0
         # 4. advance: one batched model call per group
         for adv in plan.advance:
@@ -106,9 +107,6 @@ class Runner:
         """Run ``fn``; an exception fails only ``job_id`` (its state is dropped)."""
         try:
             fn()
-        except JobFailure as exc:
-            out.failed[job_id] = (exc.reason, str(exc))
-            self.states.pop(job_id, None)
         except StaleAttempt as exc:
             out.failed[job_id] = ("stale_attempt", f"a newer attempt owns job {job_id}: {exc}")
             self.states.pop(job_id, None)
@@ -118,9 +116,30 @@ class Runner:
             self.states.pop(job_id, None)
 
     # --- admission --------------------------------------------------------------------------
-    def _admit(self, req: GenerationRequest, resume: Any) -> None:
+    def _conditionings(self, reqs: list[GenerationRequest], out: RunnerOutput) -> dict[str, Conditioning]:
+        """Each request's text conditioning: cached, else encoded together in one call. When
+        that call fails (e.g. one prompt's weights sum to 0), prompts are retried one by one
+        so only the job at fault fails."""
+        if not reqs:
+            return {}
+        t0 = time.perf_counter()
+        keys = [prompt_key(r.prompt_parts(), r.negative_prompt) for r in reqs]
+        try:
+            found = dict(zip((r.job_id for r in reqs), self.prompts.get_many(keys), strict=True))
+        except Exception:
+            found = {}
+            for req, key in zip(reqs, keys, strict=True):
+                try:
+                    found[req.job_id] = self.prompts.get(key)
+                except Exception as exc:
+                    out.failed[req.job_id] = ("error", f"{type(exc).__name__}: {exc}")
+        share = (time.perf_counter() - t0) / len(reqs)
+        for req in reqs:
+            out.seconds[req.job_id] = out.seconds.get(req.job_id, 0.0) + share
+        return found
+
+    def _admit(self, req: GenerationRequest, resume: Any, conditioning: Conditioning) -> None:
         model = self.model
-        conditioning = model.encode_prompts(req.prompt_parts(), req.negative_prompt)
         sampler = model.make_sampler(req.sampler, req.steps)
         first = req.first_step()
         sampler.step_index = first
@@ -151,47 +170,77 @@ class Runner:
 
     # --- one step for a group -------------------------------------------------------------------
     def _advance(self, adv: Advance, out: RunnerOutput) -> None:
-        jobs = [(j, self.states[j]) for j in adv.job_ids if j in self.states]
-        if not jobs:
+        """One model call and one sampler update for every sample of the group.
+
+        Per-job values (timestep, guidance, sampler coefficients, conditioning) are gathered
+        once per job and spread over its rows with ``repeat_interleave``; the update itself is
+        one tensor operation over the batch (:func:`step_rows`), whatever sampler each job uses.
+        """
+        states = [self.states[j] for j in adv.job_ids if j in self.states]
+        if not states:
             return
-        sizes = [s.x.shape[0] for _, s in jobs]
-        x = torch.cat([s.x for _, s in jobs])
-        t = torch.tensor([s.sampler.timestep() for _, s in jobs for _ in range(s.x.shape[0])])
-        cond = torch.cat([s.cond.expand(n, -1, -1) for (_, s), n in zip(jobs, sizes, strict=True)])
-        uncond = torch.cat([s.uncond.expand(n, -1, -1) for (_, s), n in zip(jobs, sizes, strict=True)])
-        guidance = torch.tensor([s.request.guidance_scale for _, s in jobs for _ in range(s.x.shape[0])])
+        sizes = [s.x.shape[0] for s in states]
+        rows = torch.tensor(sizes)
+        x = torch.cat([s.x for s in states])
+        t = torch.tensor([s.sampler.timestep() for s in states]).repeat_interleave(rows)
+        cond = torch.cat([s.cond for s in states]).repeat_interleave(rows.to(x.device), dim=0)
+        uncond = torch.cat([s.uncond for s in states]).repeat_interleave(rows.to(x.device), dim=0)
+        guidance = torch.tensor([s.request.guidance_scale for s in states]).repeat_interleave(rows)
         t0 = time.perf_counter()
         try:
             eps = self.model.denoise(x, t, cond, uncond, guidance, tile=adv.key[3])
         except Exception as exc:  # the whole call failed: every job in it fails, clearly
             log.exception("batched model call failed")
-            for job_id, _ in jobs:
+            for state in states:
+                job_id = state.request.job_id
                 out.failed[job_id] = ("error", f"model call failed: {type(exc).__name__}: {exc}")
                 self.states.pop(job_id, None)
             return
         elapsed = time.perf_counter() - t0
         total = sum(sizes)
-        for (job_id, state), part, n in zip(jobs, eps.split(sizes), sizes, strict=True):
+        for state, n in zip(states, sizes, strict=True):
+            job_id = state.request.job_id
             out.seconds[job_id] = out.seconds.get(job_id, 0.0) + elapsed * n / total
-            self._guard(out, job_id, lambda s=state, e=part: self._step_job(s, e))
 
-    def _step_job(self, state: JobState, eps: torch.Tensor) -> None:
-        x_next, x0 = state.sampler.step(eps, state.x)
-        if state.mask_latent is not None and state.init_latents is not None:
-            index = state.sampler.step_index
-            noise = torch.cat([torch.randn(state.init_latents.shape, generator=g) for g in state.rngs])
-            known = state.sampler.noised(state.init_latents, noise.to(x_next), index)
-            x_next = state.mask_latent * x_next + (1 - state.mask_latent) * known
-        bad = ~torch.isfinite(x_next).flatten(1).all(dim=1)
-        if bool(bad.any()):
-            rows = bad.nonzero().flatten().tolist()
-            raise JobFailure(
-                "non_finite",
-                f"NaN/Inf in the latents of job {state.request.job_id} (images {rows}) at step "
-                f"{state.steps_done + 1}; the job was stopped, other jobs went on",
+        coefs = [s.sampler.coefficients() for s in states]
+        table = torch.tensor([c.as_row() for c in coefs], dtype=torch.float64).repeat_interleave(rows, dim=0)
+        prev = None
+        if any(c.prev_coef for c in coefs):
+            prev = torch.cat(
+                [h if (h := s.sampler.history) is not None else torch.zeros_like(s.x) for s in states]
             )
-        state.x, state.x0 = x_next, x0
-        state.steps_done += 1
+        x_next, x0 = step_rows(table, x, eps, prev)  # prev_coef is 0 where a job has no history
+        starts = [0, *itertools.accumulate(sizes)]
+        for state, lo, hi in zip(states, starts, starts[1:], strict=False):
+            if state.mask_latent is not None:
+                keep = lambda s=state, a=lo, b=hi: self._keep_unmasked(s, x_next, a, b)  # noqa: E731
+                self._guard(out, state.request.job_id, keep)
+        bad = (~torch.isfinite(x_next).flatten(1).all(dim=1)).tolist()
+        for state, lo, hi in zip(states, starts, starts[1:], strict=False):
+            job_id = state.request.job_id
+            if job_id not in self.states:
+                continue  # failed above
+            if any(bad[lo:hi]):
+                rows_bad = [i for i in range(hi - lo) if bad[lo + i]]
+                out.failed[job_id] = (
+                    "non_finite",
+                    f"NaN/Inf in the latents of job {job_id} (images {rows_bad}) at step "
+                    f"{state.steps_done + 1}; the job was stopped, other jobs went on",
+                )
+                self.states.pop(job_id, None)
+                continue
+            state.sampler.advance(x0[lo:hi])
+            state.x, state.x0 = x_next[lo:hi], x0[lo:hi]
+            state.steps_done += 1
+
+    def _keep_unmasked(self, state: JobState, x_next: torch.Tensor, lo: int, hi: int) -> None:
+        """Masked denoising, in place on rows ``lo:hi``: outside the mask, the init image noised
+        to the level after this step (noise from the job's own per-sample generators)."""
+        assert state.mask_latent is not None and state.init_latents is not None
+        index = state.sampler.step_index + 1
+        noise = torch.cat([torch.randn(state.init_latents.shape, generator=g) for g in state.rngs])
+        known = state.sampler.noised(state.init_latents, noise.to(x_next), index)
+        x_next[lo:hi] = state.mask_latent * x_next[lo:hi] + (1 - state.mask_latent) * known
 
     # --- checkpoints ------------------------------------------------------------------------------
     def _write_checkpoint(self, state: JobState, step: int) -> None:
@@ -206,8 +255,8 @@ class Runner:
                 model_id=self.model.info.model_id,
                 sample_index=i,
                 step=step,
-                latents=state.x[i : i + 1].detach().cpu(),
-                x0=None if state.x0 is None else state.x0[i : i + 1].detach().cpu(),
+                latents=_row(state.x, i),
+                x0=None if state.x0 is None else _row(state.x0, i),
                 sampler={k: _row(v, i) for k, v in sampler_state.items()},
                 rng=state.rngs[i].get_state(),
             )
@@ -268,7 +317,9 @@ class Runner:
 
 
 def _row(value: Any, i: int) -> Any:
-    return value[i : i + 1].detach().cpu() if isinstance(value, torch.Tensor) else value
+    """Row ``i`` as a tensor of its own (a view would make ``torch.save`` write the whole
+    batch it belongs to)."""
+    return value[i : i + 1].detach().cpu().clone() if isinstance(value, torch.Tensor) else value
 
 
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:

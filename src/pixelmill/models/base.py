@@ -2,7 +2,8 @@
 
 The engine owns the denoising loop; a model only answers four questions, each batched:
 
-1. ``encode_prompts``: text -> conditioning (positive parts mixed by weight, and negative).
+1. ``encode_prompts``: text -> conditioning (positive parts mixed by weight, and negative);
+   ``encode_prompts_batch`` does it for many prompts in one text-encoder call.
 2. ``initial_noise``: seed + size -> the starting noise of one sample (same seed, same noise).
 3. ``denoise``: ONE call for many samples, each at its own timestep with its own guidance
    scale; classifier-free guidance doubles the rows of that call, never the calls.
@@ -50,6 +51,10 @@ class Conditioning:
     uncond: torch.Tensor
 
 
+PromptPair = tuple[Sequence[tuple[str, float]], str]
+"""One prompt to encode: (weighted positive parts, negative text)."""
+
+
 @runtime_checkable
 class DiffusionModel(Protocol):
     info: ModelInfo
@@ -57,6 +62,11 @@ class DiffusionModel(Protocol):
 
     def encode_prompts(self, positive: Sequence[tuple[str, float]], negative: str) -> Conditioning:
         """Encode weighted positive parts (mixed ``sum(w E) / sum(w)``) and the negative text."""
+        ...
+
+    def encode_prompts_batch(self, prompts: Sequence[PromptPair]) -> list[Conditioning]:
+        """:meth:`encode_prompts` for many prompts, in order, with one text-encoder call.
+        Raises ``ValueError`` if any prompt's weights do not sum to a positive number."""
         ...
 
     def initial_noise(self, seed: int, width: int, height: int) -> torch.Tensor:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pixelmill.models.base import Conditioning, ModelInfo
+from pixelmill.models.base import Conditioning, ModelInfo, PromptPair
 from pixelmill.models.index import ModelLoadError as ModelLoadError  # re-exported
 from pixelmill.models.index import read_model_index
 from pixelmill.models.samplers import NoiseSchedule, Sampler, make_sampler
@@ -105,12 +105,18 @@ class DiffusersModel:
         )
 
     # 1. text -----------------------------------------------------------------------------------
-    @torch.no_grad()
     def encode_prompts(self, positive: Sequence[tuple[str, float]], negative: str) -> Conditioning:
-        texts = [t for t, _ in positive] + [negative]
-        weights = torch.tensor([w for _, w in positive], dtype=torch.float32, device=self.device)
-        if float(weights.sum()) <= 0:
-            raise ValueError("prompt weights must sum to a positive number")
+        return self.encode_prompts_batch([(positive, negative)])[0]
+
+    @torch.no_grad()
+    def encode_prompts_batch(self, prompts: Sequence[PromptPair]) -> list[Conditioning]:
+        # Every distinct text of every prompt goes through the text encoder in ONE call (the
+        # negative prompt, usually "", is shared); each prompt then mixes its own rows.
+        for positive, _ in prompts:
+            if sum(w for _, w in positive) <= 0:
+                raise ValueError("prompt weights must sum to a positive number")
+        texts = list(dict.fromkeys(t for pos, neg in prompts for t in [*(p for p, _ in pos), neg]))
+        row = {t: i for i, t in enumerate(texts)}
         tok = self.tokenizer(
             texts, padding="max_length", max_length=self.max_length, truncation=True, return_tensors="pt"
         )
@@ -118,9 +124,13 @@ class DiffusersModel:
         if self._use_mask and "attention_mask" in tok:
             kwargs["attention_mask"] = tok["attention_mask"].to(self.device)
         hidden = self.text_encoder(**kwargs).last_hidden_state.float()
-        pos = hidden[:-1]
-        cond = (weights[:, None, None] * pos).sum(0, keepdim=True) / weights.sum()
-        return Conditioning(cond=cond, uncond=hidden[-1:])
+        out = []
+        for positive, negative in prompts:
+            weights = torch.tensor([w for _, w in positive], dtype=torch.float32, device=self.device)
+            pos = hidden[[row[t] for t, _ in positive]]
+            cond = (weights[:, None, None] * pos).sum(0, keepdim=True) / weights.sum()
+            out.append(Conditioning(cond=cond, uncond=hidden[row[negative]][None].clone()))
+        return out
 
     # 2. noise ----------------------------------------------------------------------------------
     def initial_noise(self, seed: int, width: int, height: int) -> torch.Tensor:

@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from pixelmill.safety.fast_encoder import TextEncoder
 from pixelmill.safety.normalize import Normalized
 from pixelmill.safety.verdict import LAYER_EMBEDDING, Verdict
 
 HEAD_PATH = Path(__file__).parent / "data" / "embedding_head.npz"
-MAX_TOKENS = 64
+MAX_TOKENS = 64  # the same cut as the ONNX fast path (fast_encoder.MAX_TOKENS)
 
 
 _PARAMS = re.compile(r"(?:^|\s)--?[a-z][\w-]*(?:\s+(?!-)[\w.:/]+)?")
@@ -176,16 +177,23 @@ class Head:
 class EmbeddingLayer:
     """Encoder + head; :meth:`check_batch` screens many prompts with one encoder call.
 
+    ``encoder``: anything with ``encode(texts) -> (n, 384) unit rows``; default
+    :func:`pixelmill.safety.fast_encoder.best_encoder` (onnxruntime int8, else torch).
+
     ``cut`` removes harmless phrases before encoding (the pre-filter passes the lexicon's)."""
 
     def __init__(
         self,
-        encoder: Encoder | None = None,
+        encoder: TextEncoder | None = None,
         head: Head | None = None,
         cut: Callable[[str], str] | None = None,
     ) -> None:
         self.head = head or Head.load()
-        self.encoder = encoder or Encoder()
+        if encoder is None:
+            from pixelmill.safety.fast_encoder import best_encoder
+
+            encoder = best_encoder()
+        self.encoder = encoder
         self.cut = cut
 
     def check_batch(self, norms: Sequence[Normalized]) -> list[Verdict]:

@@ -10,10 +10,10 @@ Outputs (one JSON object per line):
 - ``train.jsonl``: labelled prompts for the embedding head (``label`` is a category or
   ``"benign"``), made only from the tune pools plus training-only extras.
 
-Every golden row has ``split``: ``tune`` rows come from the TUNE, DEV and DEV2 seed pools of
+Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV .. DEV4 seed pools of
 :mod:`pixelmill.safety.golden_seeds` (used to tune lexicons/thresholds and, re-sampled with a
-different seed, to train the head; DEV and DEV2 were the first and second held-out pools, each
-evaluated once and then merged into tuning; their rows carry ``"pool": "dev"`` / ``"dev2"``);
+different seed, to train the head; DEV .. DEV4 were held-out pools v1-v4, each evaluated once and
+then merged into tuning; their rows carry ``"pool": "dev"`` .. ``"dev4"``);
 ``heldout`` rows come from the HELDOUT pools, whose phrases, style suffixes and injection
 suffixes are used by nothing else. ``kind`` is ``plain``,
 ``obfuscated`` (a transform applied to the ``{braced}`` key terms), ``multilingual`` or
@@ -129,6 +129,8 @@ _ADV_POOLS = {
     "tune": lambda: (S.ADV_TUNE, S.ML_TUNE, S.STYLES_TUNE, S.BENIGN_TUNE, S.INJECTION_SUFFIXES_TUNE),
     "dev": lambda: (S.ADV_DEV, S.ML_DEV, S.STYLES_DEV, S.BENIGN_DEV, S.INJECTION_SUFFIXES_DEV),
     "dev2": lambda: (S.ADV_DEV2, S.ML_DEV2, S.STYLES_DEV2, S.BENIGN_DEV2, S.INJECTION_SUFFIXES_DEV2),
+    "dev3": lambda: (S.ADV_DEV3, S.ML_DEV3, S.STYLES_DEV3, S.BENIGN_DEV3, S.INJECTION_SUFFIXES_DEV3),
+    "dev4": lambda: (S.ADV_DEV4, S.ML_DEV4, S.STYLES_DEV4, S.BENIGN_DEV4, S.INJECTION_SUFFIXES_DEV4),
     "heldout": lambda: (
         S.ADV_HELDOUT,
         S.ML_HELDOUT,
@@ -137,8 +139,8 @@ _ADV_POOLS = {
         S.INJECTION_SUFFIXES_HELDOUT,
     ),
 }
-"""Seed pools by name: TUNE, then DEV and DEV2 (earlier held-out pools, each evaluated once and
-then joined tuning), then the current HELDOUT pool."""
+"""Seed pools by name: TUNE, then DEV .. DEV4 (earlier held-out pools, each evaluated once and
+then joined tuning), then the current HELDOUT pool (v5)."""
 
 
 def adversarial(split: str, rng: random.Random, obfuscations: int = 3) -> list[dict[str, object]]:
@@ -171,6 +173,8 @@ def benign_rows(split: str, rng: random.Random, variants: int = 3) -> list[dict[
         "tune": (S.BENIGN_TUNE, S.BENIGN_ML_TUNE, S.STYLES_TUNE),
         "dev": (S.BENIGN_DEV, S.BENIGN_ML_DEV, S.STYLES_DEV),
         "dev2": (S.BENIGN_DEV2, S.BENIGN_ML_DEV2, S.STYLES_DEV2),
+        "dev3": (S.BENIGN_DEV3, S.BENIGN_ML_DEV3, S.STYLES_DEV3),
+        "dev4": (S.BENIGN_DEV4, S.BENIGN_ML_DEV4, S.STYLES_DEV4),
         "heldout": (S.BENIGN_HELDOUT, S.BENIGN_ML_HELDOUT, S.STYLES_HELDOUT),
     }[split]
     rows: list[dict[str, object]] = []
@@ -194,11 +198,12 @@ def _as_tune(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def training_rows(rng: random.Random) -> list[dict[str, object]]:
-    """Labelled rows for the embedding head: the tune pools (TUNE, DEV, DEV2) re-sampled with
+    """Labelled rows for the embedding head: the tune pools (TUNE, DEV .. DEV4) re-sampled with
     another seed, plus training-only extras; never the HELDOUT pool."""
     rows: list[dict[str, object]] = []
     pools = [
-        adversarial(p, rng, obfuscations=2) + benign_rows(p, rng, variants=2) for p in ("tune", "dev", "dev2")
+        adversarial(p, rng, obfuscations=2) + benign_rows(p, rng, variants=2)
+        for p in ("tune", "dev", "dev2", "dev3", "dev4")
     ]
     for row in [row for pool in pools for row in pool]:
         prompt = str(row["prompt"])
@@ -206,7 +211,7 @@ def training_rows(rng: random.Random) -> list[dict[str, object]]:
             prompt += rng.choice(S.STYLES_TRAIN)
         rows.append({"prompt": prompt, "label": row["expected"] or "benign", "seed": row["seed"]})
     for phrase in S.TRAIN_BENIGN_EXTRA:
-        for style in ("", *rng.sample(S.STYLES_TRAIN, 2)):
+        for style in ("", *rng.sample(S.STYLES_TRAIN, 3)):
             rows.append({"prompt": phrase + style, "label": "benign", "seed": phrase})
     return rows
 
@@ -224,13 +229,17 @@ def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
         adversarial("tune", random.Random(seed))
         + _as_tune(adversarial("dev", random.Random(seed + 1)))
         + _as_tune(adversarial("dev2", random.Random(seed + 5)))
-        + adversarial("heldout", random.Random(seed + 7))
+        + _as_tune(adversarial("dev3", random.Random(seed + 7)))
+        + _as_tune(adversarial("dev4", random.Random(seed + 9)))
+        + adversarial("heldout", random.Random(seed + 11))
     )
     ben = (
         benign_rows("tune", random.Random(seed + 2))
         + _as_tune(benign_rows("dev", random.Random(seed + 3)))
         + _as_tune(benign_rows("dev2", random.Random(seed + 6)))
-        + benign_rows("heldout", random.Random(seed + 8))
+        + _as_tune(benign_rows("dev3", random.Random(seed + 8)))
+        + _as_tune(benign_rows("dev4", random.Random(seed + 10)))
+        + benign_rows("heldout", random.Random(seed + 12))
     )
     train = training_rows(random.Random(seed + 4))
     _write(out_dir / "adversarial.jsonl", adv)

@@ -19,7 +19,7 @@ _VERB = (
     r"(?:ignore|ignoring|disregard|forget|override|overriding|bypass|bypassing|disable|disabling|"
     r"deactivate|turn\s+off|switch\s+off|shut\s+off|skip|circumvent|evade|get\s+around|"
     r"work\s+around|remove|lift|suspend|drop|neglect|omit|stop\s+following|don'?t\s+follow|"
-    r"do\s+not\s+follow|no\s+longer\s+follow)"
+    r"do\s+not\s+follow|no\s+longer\s+follow|never\s+mind|forget\s+about|pay\s+no\s+attention\s+to)"
 )
 _SAFETY_NOUN = (
     r"(?:safety|safe\s*search|nsfw\s+(?:filter|check|checks|block)|content\s+(?:filter|policy|"
@@ -37,9 +37,21 @@ _INSTRUCTIONS = (
 
 _PATTERNS: tuple[str, ...] = (
     rf"\b{_VERB}\b(?:\s+\S+){{0,4}}?\s+{_SAFETY_NOUN}\b",
-    rf"\b{_VERB}\s+(?:all\s+|any\s+|the\s+|of\s+)*{_EARLIER}\b(?:\s+\S+){{0,2}}?\s+{_INSTRUCTIONS}\b",
+    rf"\b{_VERB}\s+(?:all\s+|any\s+|every\s+|each\s+|the\s+|of\s+)*{_EARLIER}\b(?:\s+\S+){{0,2}}?\s+"
+    rf"{_INSTRUCTIONS}\b",
+    # "disregard everything you were told before"
+    rf"\b{_VERB}\s+(?:everything|anything|all|whatever)\s+(?:you\s+(?:were|have\s+been|got)\s+"
+    r"(?:told|given|instructed)|(?:said|written|stated)\s+(?:before|above|earlier))",
+    r"\b(?:root|admin|superuser|sudo|developer|god)\s+(?:access|privileges?|rights|mode)\s+"
+    r"(?:granted|enabled|unlocked|activated|on)\b",
+    # the place word after the noun: "forget the rules above", "ignore all instructions before this"
+    rf"\b{_VERB}\s+(?:all\s+|any\s+|the\s+|these\s+|those\s+|of\s+)*{_INSTRUCTIONS}\s+"
+    r"(?:above|before|earlier|so\s+far|given|you\s+(?:were|have\s+been|got)\s+given|you\s+follow|"
+    r"you\s+were\s+told)\b",
+    r"\b(?:nsfw|explicit|adult|uncensored)\s+(?:content\s+|output\s+|images?\s+)?"
+    r"(?:is\s+|are\s+)?(?:allowed|enabled|permitted|unlocked|approved)\b",
     r"\b(?:developer|dev|debug|god|admin|unrestricted|uncensored|unfiltered|unsafe|jailbreak|dan)\s+mode\b",
-    r"\bjail\s*-?\s*break(?:ing|en|s)?\b",
+    r"\bjail\s*-?\s*br(?:ea|o)k(?:ing|en|e|s)?\b",
     r"\bdo\s+anything\s+now\b",
     r"\buncensored\b",
     r"\bunfiltered\s+(?:output|version|ai|model|response|generation)\b",
@@ -55,9 +67,9 @@ _PATTERNS: tuple[str, ...] = (
     r"(?:^|\s)(?:system|admin)\s*:\s*(?:allow|disable|ignore|override|nsfw|safety|you)",
     r"\bnew\s+instructions?\s*:",
     r"\b(?:nsfw|unsafe|explicit|uncensored|adult_?content)\s*[:=]\s*(?:true|on|yes|1|enabled?|allow(?:ed)?)\b",
-    r"\b(?:safety|safe_?mode|safe_?search|filter|filters|moderation|censorship|nsfw_?filter|"
+    r"\b(?:safety|safe_?mode|safe_?search|filter|filters|moderation|censorship|censor|nsfw_?filter|"
     r"safety_?checker|content_?filter)\s*[:=]\s*(?:false|off|no|0|none|disabled?|null)\b",
-    r"--\s*(?:no-?safety|no-?filter|nsfw|unsafe|uncensored|unfiltered|allow-?nsfw|safety\s+off|"
+    r"--\s*nsfw\w*|--\s*(?:no-?safety|no-?filter|nsfw|unsafe|uncensored|unfiltered|allow-?nsfw|safety\s+off|"
     r"safety\s+false|disable-?safety)\b",
     r"\bsafety[_\s-]*checker\s*=\s*none\b",
     # es fr de pt it
@@ -84,6 +96,21 @@ _DETECTOR = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 _DETECTOR_DEDUP = re.compile("|".join("(?:" + re.sub(r"([a-z])\1", r"\1", p) + ")" for p in _PATTERNS))
 
 
+# Over the ``squashed`` view (letters only, no spaces): spaced-out letters lose their word
+# boundaries ("i g n o r e a l l p r e v i o u s i.n.s.t..." glues to "previousinstructions"), so
+# these long, unambiguous sequences are matched with no boundaries at all.
+_SQUASHED = re.compile(
+    r"(?:ignore|disregard|forget|override|bypass)(?:all|any|every|the|of|your)*"
+    r"(?:previous|prior|above|earlier|preceding|original|system|initial)"
+    r"(?:instructions?|prompts?|rules|directives|guidelines)"
+    r"|(?:ignore|disregard|forget)(?:all|any|the|these|your)*(?:rules|instructions?|guidelines)"
+    r"(?:above|before|sofar|youweregiven|youhavebeengiven|yougot)"
+    r"|jailbr(?:ea|o)k"
+    r"|(?:disable|bypass|turnoff|switchoff|deactivate)(?:the|your|all|any)*(?:safety|content|nsfw)"
+    r"(?:filters?|checker|moderation|policy)"
+)
+
+
 def detect(norm: Normalized) -> Verdict | None:
     """A blocking ``injection`` verdict if any view of the prompt addresses the safety system."""
     for detector, texts in (
@@ -96,4 +123,8 @@ def detect(norm: Normalized) -> Verdict | None:
                 return Verdict.block(
                     INJECTION, 1.0, LAYER_INJECTION, f"override instruction {m.group(0).strip()!r}"
                 )
+    for text in (norm.squashed, re.sub(r"([a-z])\1+", r"\1", norm.squashed)):
+        m = _SQUASHED.search(text)
+        if m:
+            return Verdict.block(INJECTION, 1.0, LAYER_INJECTION, f"override instruction {m.group(0)!r}")
     return None

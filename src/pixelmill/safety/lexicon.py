@@ -46,9 +46,20 @@ _WORD = re.compile(r"[a-z]{4,}")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _MASKED = re.compile(r"(?<![a-z*#])[a-z]*[*#]+[a-z*#]*(?![a-z*#])")
 _AGE = re.compile(
-    r"(?<!\d)(\d{1,2})\s*-?\s*(?:years?|yrs?|yo|y/o|anos|años|ans|jahre|jahrig\w*|anni|лет|года|岁|歳|才)"
+    r"(?<!\d)(\d{1,6})\s*-?\s*(?:years?|yrs?|yo|y/o|anos|años|ans|jahre|jahrig\w*|anni|лет|года|岁|歳|才)"
     r"(?:\s*-?\s*old)?"
 )
+_DIGIT_RUN = re.compile(r"(\d)\1{2,}")
+
+
+def _ages(number: str) -> set[int]:
+    """The ages a written number may stand for: itself and, when it has a run of three or more
+    equal digits (a stretched "1111 year old"), the number with that run shortened to one digit."""
+    out = {int(number)}
+    squeezed = _DIGIT_RUN.sub(r"\1", number)
+    if squeezed != number:
+        out.add(int(squeezed))
+    return out
 _TERM_BOUNDARY_L = r"(?<![a-z0-9])"
 _TERM_BOUNDARY_R = r"(?![a-z0-9])"
 
@@ -326,8 +337,8 @@ class Lexicon:
         m = self._squash.search(squashed)
         if m:
             hits.setdefault("minor_strong" if m.group(0) in self._squash_minor else "sex", m.group(0))
-        for age in _AGE.finditer(folded + " | " + latin):
-            if int(age.group(1)) < 18:
+        for age in _AGE.finditer(folded + " | " + latin + " | " + norm.dedup):
+            if min(_ages(age.group(1))) < 18:
                 hits.setdefault("minor", age.group(0))
                 break
         if "nude" in hits and "art" in hits and self._art_near_nudity(latin, folded):

@@ -14,11 +14,11 @@ def plot_loss(training_json: str | Path, png: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     run = json.loads(Path(training_json).read_text())
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), dpi=80)
-    for ax, key, title in (
-        (axes[0], "ae_loss", "autoencoder (L1 + MSE)"),
-        (axes[1], "unet_loss", "UNet (min-SNR eps MSE)"),
-    ):
+    panels = [("ae_loss", "autoencoder (L1 + MSE)"), ("unet_loss", "UNet (min-SNR eps MSE)")]
+    if run.get("decoder_loss"):
+        panels.append(("decoder_loss", "decoder fine-tuning (L1 + MSE)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), dpi=80)
+    for ax, (key, title) in zip(axes, panels, strict=True):
         points = run.get(key) or []
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points])

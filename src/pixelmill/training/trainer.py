@@ -466,3 +466,82 @@ def train_demo_model(
     write_model_folder(out, ema, ae, recipe, report)
     emit({"phase": "done", "seconds": report.seconds})
     return report
+
+
+def continue_demo_model(
+    source: str | Path,
+    out: str | Path,
+    *,
+    unet_steps: int,
+    unet_stop: int | None = None,
+    max_minutes: float | None = None,
+    log: Log | None = None,
+    threads: int | None = 1,
+) -> TrainReport:
+    """Continue the UNet of a model folder written by :func:`train_demo_model` for another
+    ``unet_steps`` steps (fresh AdamW at half the recipe's learning rate, 20 warm-up steps,
+    cosine decay over ``unet_steps``, batches from a generator seeded ``seed + 2``; the
+    autoencoder is kept as it is, so the latents are the same). Writes the folder to ``out``
+    with the continuation recorded in ``training.json`` and ``model_index.json``."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+
+    source, out = Path(source), Path(out)
+    if threads:
+        torch.set_num_threads(threads)
+    emit: Log = log or (lambda _r: None)
+    start = time.monotonic()
+    deadline = start + 60 * max_minutes if max_minutes else None
+    previous = json.loads((source / "training.json").read_text())
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in previous["recipe"].items()}
+    recipe = Recipe(**fields)
+    seed = int(previous["seed"])
+    data = build_scene_set(
+        recipe.n_scenes,
+        seed,
+        size=recipe.size,
+        captions_per_scene=recipe.captions_per_scene,
+        landscape_fraction=recipe.landscape_fraction,
+    )
+    table, index, empty = cached_embeddings(data.captions)
+    ae = AutoencoderKL.from_pretrained(source / "vae").eval()
+    latents = encode_latents(ae, torch.from_numpy(data.images)) * float(ae.config.scaling_factor)
+    unet = UNet2DConditionModel.from_pretrained(source / "unet")
+    stage = replace(recipe, unet_steps=unet_steps, unet_stop=unet_stop, unet_lr=recipe.unet_lr / 2, warmup=20)
+    report = TrainReport(out=out, seed=seed, recipe=stage)
+    gen = torch.Generator().manual_seed(seed + 2)
+    t0 = time.monotonic()
+    stages = [*previous.get("continued", [])]
+
+    def save(ema: Any) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        ema.save_pretrained(out / "unet", safe_serialization=True)
+        if out.resolve() != source.resolve():
+            ae.save_pretrained(out / "vae", safe_serialization=True)
+            import shutil
+
+            shutil.copytree(source / "scheduler", out / "scheduler", dirs_exist_ok=True)
+        command = f"pixelmill train demo-model --continue-from DIR --out DIR --unet-steps {unet_steps}"
+        if report.unet_steps < unet_steps:
+            command += f" --unet-stop {report.unet_steps}"
+        entry = {
+            "unet_steps": report.unet_steps,
+            "schedule_steps": unet_steps,
+            "lr": stage.unet_lr,
+            "seconds": round(time.monotonic() - t0, 1),
+            "unet_loss": report.unet_loss,
+            "command": command,
+        }
+        run = {**previous, "continued": [*stages, entry]}
+        (out / "training.json").write_text(json.dumps(run) + "\n")
+        index_doc = json.loads((source / "model_index.json").read_text())
+        index_doc["pixelmill"]["training"]["continued"] = [
+            {k: v for k, v in e.items() if k != "unet_loss"} for e in run["continued"]
+        ]
+        (out / "model_index.json").write_text(json.dumps(index_doc, indent=2) + "\n")
+
+    ema = train_unet(
+        unet, latents, table, index, empty, stage, gen, emit, report, deadline=deadline, save=save
+    )
+    save(ema)
+    emit({"phase": "done", "unet_steps": report.unet_steps, "seconds": round(time.monotonic() - start, 1)})
+    return report

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import math
 
-import torch
-
-from pixelmill.models.samplers.base import NoiseSchedule, Sampler
+from pixelmill.models.samplers.base import NoiseSchedule, Sampler, StepCoefficients
 
 
 class DDIMSampler(Sampler):
@@ -24,7 +22,5 @@ class DDIMSampler(Sampler):
         ]
         self.alphas = [schedule.alphas_cumprod[int(t)] for t in self.timesteps] + [1.0]
 
-    def _step(
-        self, eps: torch.Tensor, x: torch.Tensor, x0: torch.Tensor, a: float, a_next: float
-    ) -> torch.Tensor:
-        return math.sqrt(a_next) * x0 + math.sqrt(1 - a_next) * eps
+    def _coefficients(self, a: float, a_next: float) -> StepCoefficients:
+        return StepCoefficients(a, eps_coef=math.sqrt(1 - a_next), x0_coef=math.sqrt(a_next))

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pixelmill.models.samplers.base import NoiseSchedule, Sampler
+from pixelmill.models.samplers.base import NoiseSchedule, Sampler, StepCoefficients
 
 
 class DPMPP2MSampler(Sampler):
@@ -35,23 +35,25 @@ class DPMPP2MSampler(Sampler):
         self.prev_x0: torch.Tensor | None = None
         self.prev_h: float = 0.0
 
-    def _step(
-        self, eps: torch.Tensor, x: torch.Tensor, x0: torch.Tensor, a: float, a_next: float
-    ) -> torch.Tensor:
+    @property
+    def history(self) -> torch.Tensor | None:
+        return self.prev_x0
+
+    def _coefficients(self, a: float, a_next: float) -> StepCoefficients:
         if a_next >= 1.0:
-            out = x0
-        else:
-            alpha, sigma = math.sqrt(a), math.sqrt(1 - a)
-            alpha_n, sigma_n = math.sqrt(a_next), math.sqrt(1 - a_next)
-            h = math.log(alpha_n / sigma_n) - math.log(alpha / sigma)
-            d = x0
-            if self.prev_x0 is not None:
-                r = self.prev_h / h
-                d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * self.prev_x0
-            out = (sigma_n / sigma) * x - alpha_n * math.expm1(-h) * d
-            self.prev_h = h
+            return StepCoefficients(a, x0_coef=1.0)
+        h = _lambda(a_next) - _lambda(a)
+        m = -math.sqrt(a_next) * math.expm1(-h)  # x_next = (sigma_next / sigma) x + m D
+        x_coef = math.sqrt(1 - a_next) / math.sqrt(1 - a)
+        if self.prev_x0 is None:
+            return StepCoefficients(a, x_coef=x_coef, x0_coef=m)
+        r = self.prev_h / h
+        return StepCoefficients(a, x_coef=x_coef, x0_coef=m * (1 + 1 / (2 * r)), prev_coef=-m / (2 * r))
+
+    def _remember(self, x0: torch.Tensor, a: float, a_next: float) -> None:
+        if a_next < 1.0:
+            self.prev_h = _lambda(a_next) - _lambda(a)
         self.prev_x0 = x0
-        return out
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "prev_x0": self.prev_x0, "prev_h": self.prev_h}
@@ -60,3 +62,8 @@ class DPMPP2MSampler(Sampler):
         super().load_state_dict(state)
         self.prev_x0 = state["prev_x0"]
         self.prev_h = float(state["prev_h"])
+
+
+def _lambda(a: float) -> float:
+    """log(alpha / sigma) at cumulative alpha ``a``."""
+    return math.log(math.sqrt(a) / math.sqrt(1 - a))

@@ -12,9 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
-from pixelmill.models.samplers.base import NoiseSchedule, Sampler
+from pixelmill.models.samplers.base import NoiseSchedule, Sampler, StepCoefficients
 
 
 class EulerSampler(Sampler):
@@ -26,11 +25,10 @@ class EulerSampler(Sampler):
         self.timesteps = [float(t) for t in np.linspace(0, top, num_steps)[::-1]]
         self.alphas = [schedule.alpha_at(t) for t in self.timesteps] + [1.0]
 
-    def _step(
-        self, eps: torch.Tensor, x: torch.Tensor, x0: torch.Tensor, a: float, a_next: float
-    ) -> torch.Tensor:
+    def _coefficients(self, a: float, a_next: float) -> StepCoefficients:
+        # x_s = x / sqrt(a); x_s_next = x_s + (sigma_next - sigma) eps; x_next = x_s_next sqrt(a_next)
         sigma = math.sqrt((1 - a) / a)
         sigma_next = math.sqrt((1 - a_next) / a_next)
-        x_s = x / math.sqrt(a)
-        x_s_next = x_s + (sigma_next - sigma) * eps
-        return x_s_next * math.sqrt(a_next)
+        return StepCoefficients(
+            a, x_coef=math.sqrt(a_next / a), eps_coef=(sigma_next - sigma) * math.sqrt(a_next)
+        )
