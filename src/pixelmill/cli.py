@@ -209,6 +209,20 @@ def train_demo_model_cmd(out_dir: str, seed: int, minutes: float | None, ae_step
                            "unet_steps": report.unet_steps, "seconds": report.seconds}))
 
 
+@models.command("builtin")
+@click.option("--json", "as_json", is_flag=True, help="Print the vocabulary as JSON.")
+def models_builtin_cmd(as_json: bool) -> None:
+    """What the built-in model knows (its vocabulary) and how to use a real SD model instead."""
+    import json
+
+    from pixelmill.training import vocabulary
+
+    if as_json:
+        click.echo(json.dumps(vocabulary.summary()))
+    else:
+        click.echo(vocabulary.describe())
+
+
 @train.command("alignment-classifier")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Folder for classifier.safetensors (default: models/builtin/alignment).")

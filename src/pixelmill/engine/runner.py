@@ -60,6 +60,8 @@ class Runner:
         self.sink = sink
         self.states: dict[str, JobState] = {}
         self.prompts = PromptCache(model)
+        self.checkpoint_seconds = 0.0
+        """Time spent writing checkpoints (serialising and storing), for benchmarks and metrics."""
 
     def execute(self, plan: Plan) -> RunnerOutput:
         out = RunnerOutput()
@@ -246,6 +248,14 @@ class Runner:
     def _write_checkpoint(self, state: JobState, step: int) -> None:
         if self.sink is None:
             return
+        t0 = time.perf_counter()
+        try:
+            self._write_samples(state, step)
+        finally:
+            self.checkpoint_seconds += time.perf_counter() - t0
+
+    def _write_samples(self, state: JobState, step: int) -> None:
+        assert self.sink is not None
         req = state.request
         sampler_state = state.sampler.state_dict()
         for i in range(state.x.shape[0]):
