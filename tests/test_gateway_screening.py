@@ -64,3 +64,17 @@ def test_a_filter_error_reaches_the_caller() -> None:
             screener.screen("a cat")
     finally:
         screener.close()
+
+
+def test_rules_only_filter_is_screened_inline(prefilter: PreFilter) -> None:
+    class RulesOnly(CountingFilter):
+        embedding = None
+
+    inner = RulesOnly(prefilter)
+    screener = BatchScreener(inner)
+    try:
+        assert screener.screen("graphic gore and mutilation").allowed is False
+        assert screener.screen("a quiet harbour at dawn").allowed is True
+    finally:
+        screener.close()
+    assert inner.calls == []  # never handed to the dispatcher thread

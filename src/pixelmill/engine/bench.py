@@ -2,9 +2,9 @@
 
 Workload: ``n_jobs`` (default 48) jobs of 4 images, each 10 steps (short) or 30 steps (long)
 at random (``short_fraction``), arriving as a Poisson process at ``load`` times the model's
-raw capacity at ``max_batch`` (measured first). With ``load`` > 1 a queue builds and every
-policy runs saturated, so the throughputs compare what each policy can sustain. The same jobs
-arrive again at ``latency_load`` < 1 for the latencies (see below).
+raw capacity at ``max_batch`` (measured at the start of each repeat). With ``load`` > 1 a
+queue builds and every policy runs saturated, so the throughputs compare what each policy can
+sustain. The same jobs arrive again at ``latency_load`` < 1 for the latencies (see below).
 
 Time is a virtual clock advanced by the measured time of each ``engine.step()`` (and jumped to
 the next arrival when the engine is idle), so arrivals never wait on ``sleep`` and the run
@@ -14,8 +14,9 @@ with more threads it is wall time (``"clock"`` in the output says which).
 
 Figures:
 
-Everything runs ``repeats`` times (default 3) on the same arrivals; each repeat measures the
-raw model next to its own policy runs, so its ratios are taken side by side.
+Everything runs ``repeats`` times (default 3) on the same jobs; each repeat measures the raw
+model next to its own policy runs (and sets the arrival rates from it), so its ratios are
+taken side by side, every policy of a repeat on the same arrivals.
 
 - ``policies.<p>.images_per_s``: images / (last completion - first arrival) at ``load``;
   median of repeats.
@@ -188,33 +189,39 @@ def bench_engine(
 
     Two arrival rates of the same jobs (same steps, same seeds): ``load`` (above capacity: the
     throughputs) and ``latency_load`` (below capacity: the latencies, which under overload only
-    grow with the queue, i.e. with ``n_jobs``). Each repeat measures the raw model (before and
-    after its runs, averaged) and runs every policy, rotating their order so none always runs
-    first. Reported: per-policy medians over repeats, each ratio's median and its spread
-    (min, max) over repeats.
+    grow with the queue, i.e. with ``n_jobs``), both relative to the raw capacity measured at
+    the start of each repeat; every policy of a repeat gets the same arrivals. Each repeat
+    measures the raw model (before and after its runs, averaged) and runs every policy,
+    rotating their order so none always runs first. Reported: per-policy medians over repeats,
+    each ratio's median and its spread (min, max) over repeats.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     mean_steps = 10 * short_fraction + 30 * (1 - short_fraction)
-    first_raw = raw_model_sample_steps_per_s(model, max_batch) / mean_steps
-
-    def arrivals_at(rate: float) -> list[Arrival]:
-        jobs_per_s = rate * first_raw / 4
-        return workload(model, n_jobs=n_jobs, jobs_per_s=jobs_per_s, short_fraction=short_fraction, seed=seed)
-
-    saturated, moderate = arrivals_at(load), arrivals_at(latency_load)
-    # (label, arrivals, policy, checkpoint_every)
-    plan: list[tuple[str, list[Arrival], Policy, int]] = [
-        *((p, saturated, p, 0) for p in POLICIES_SHOWN),
-        ("checkpointed", saturated, "continuous", 10),
-        *((f"{p}@latency", moderate, p, 0) for p in POLICIES_SHOWN),
-    ]
     runs: list[dict[str, Any]] = []
     for r in range(repeats):
         before = raw_model_sample_steps_per_s(model, max_batch) / mean_steps
+
+        def arrivals_at(rate: float, raw: float = before) -> list[Arrival]:
+            # The rate follows this repeat's raw measurement, so "0.7 of capacity" stays 0.7
+            # when the shared machine is slower or faster than in the previous repeat.
+            jobs_per_s = rate * raw / 4
+            return workload(
+                model, n_jobs=n_jobs, jobs_per_s=jobs_per_s, short_fraction=short_fraction, seed=seed
+            )
+
+        saturated, moderate = arrivals_at(load), arrivals_at(latency_load)
+        # Groups of (label, arrivals, policy, checkpoint_every); the checkpointed run stays next
+        # to its continuous twin so their ratio is taken seconds apart.
+        groups: list[list[tuple[str, list[Arrival], Policy, int]]] = [
+            [("sequential", saturated, "sequential", 0)],
+            [("static", saturated, "static", 0)],
+            [("continuous", saturated, "continuous", 0), ("checkpointed", saturated, "continuous", 10)],
+            *([(f"{p}@latency", moderate, p, 0)] for p in POLICIES_SHOWN),
+        ]
+        k = r * 2 % len(groups)  # rotate so no policy always runs first
         rep: dict[str, Any] = {}
-        k = r * 3 % len(plan)
-        for label, arrivals, policy, every in plan[k:] + plan[:k]:
+        for label, arrivals, policy, every in [run for g in groups[k:] + groups[:k] for run in g]:
             rep[label] = run_policy(
                 model, arrivals, policy=policy, max_batch=max_batch, checkpoint_every=every
             )

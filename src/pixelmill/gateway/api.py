@@ -19,6 +19,7 @@ import anyio
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from pixelmill.gateway.auth import SESSION_COOKIE, Principal
 from pixelmill.gateway.errors import ApiError, not_found
@@ -56,7 +57,10 @@ class SessionBody(BaseModel):
 
 
 # --- dependencies -----------------------------------------------------------------------------------
-def gateway(request: Request) -> Gateway:
+# They are ``async`` so FastAPI runs them on the event loop rather than handing each to the
+# thread pool (a hop per dependency per request, profiled as a large share of a submit); each
+# does work that may block (a Redis rate-limit counter, a store lookup) on a thread instead.
+async def gateway(request: Request) -> Gateway:
     return request.app.state.gateway  # type: ignore[no-any-return]
 
 
@@ -67,14 +71,21 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def check_ip(request: Request, gw: GW) -> None:
-    refusal = gw.limiter.check_ip(client_ip(request))
+async def check_ip(request: Request, gw: GW) -> None:
+    ip = client_ip(request)
+    if gw.limiter.local:
+        refusal = gw.limiter.check_ip(ip)
+    else:
+        refusal = await run_in_threadpool(gw.limiter.check_ip, ip)
     if refusal is not None:
         raise refuse(refusal)
 
 
-def principal(request: Request, gw: GW, _: Annotated[None, Depends(check_ip)]) -> Principal:
-    return gw.auth.authenticate(request)
+async def principal(request: Request, gw: GW, _: Annotated[None, Depends(check_ip)]) -> Principal:
+    cached = gw.auth.cached_principal(request)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(gw.auth.authenticate, request)
 
 
 Caller = Annotated[Principal, Depends(principal)]

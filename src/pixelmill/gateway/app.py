@@ -9,6 +9,7 @@ process. Distributed (``pixelmill serve --no-worker`` on each API node): the URL
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -115,9 +116,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         gw.start()
+        # Everything alive now (the stores, the pre-filter's encoder and tokenizer, the libraries
+        # behind them: ~400k objects with the encoder) lives as long as the server, so it leaves
+        # the collector's view: a full collection over it paused every request ~300 ms (measured),
+        # the submit latency's p99. Objects created later are collected as usual.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             gw.close()
 
     app = FastAPI(

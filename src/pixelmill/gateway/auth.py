@@ -99,6 +99,14 @@ class Authenticator:
             self._cache[key] = (user, now + self.cache_ttl_s)
         return user
 
+    def cached_user_for_key(self, key: str) -> User | None:
+        """The user owning ``key`` if a fresh lookup of it is cached, else None (no I/O, so an
+        async caller can skip a thread hop; on None call :meth:`user_for_key`)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        return hit[0] if hit is not None and hit[1] > now else None
+
     def forget(self, user_id: str) -> None:
         with self._lock:
             for key in [k for k, (u, _) in self._cache.items() if u.id == user_id]:
@@ -130,15 +138,29 @@ class Authenticator:
             raise ApiError(401, "unauthorized", "invalid session; sign in again") from None
 
     # --- the request -----------------------------------------------------------------------------
+    @staticmethod
+    def _bearer(header: str) -> str:
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "malformed Authorization header; use 'Bearer KEY'",
+                           headers={"WWW-Authenticate": "Bearer"})
+        return token.strip()
+
+    def cached_principal(self, request: Request) -> Principal | None:
+        """The caller of ``request`` when that needs no store round trip (an API key looked up
+        within ``cache_ttl_s``), raising :meth:`authenticate`'s 401 for a malformed header; None
+        when :meth:`authenticate` must be called (it may block on the store)."""
+        header = request.headers.get("authorization")
+        if header is None:
+            return None
+        user = self.cached_user_for_key(self._bearer(header))
+        return None if user is None else Principal(user, "key")
+
     def authenticate(self, request: Request) -> Principal:
         """The caller of ``request`` or an :class:`ApiError` 401/403."""
         header = request.headers.get("authorization")
         if header is not None:
-            scheme, _, token = header.strip().partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise ApiError(401, "unauthorized", "malformed Authorization header; use 'Bearer KEY'",
-                               headers={"WWW-Authenticate": "Bearer"})
-            return Principal(self.user_for_key(token.strip()), "key")
+            return Principal(self.user_for_key(self._bearer(header)), "key")
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             user = self.user_for_session(cookie)

@@ -8,7 +8,10 @@ spread over enough pro users that none reaches its limits (see :data:`PER_USER`)
 The client is open-loop: request ``i`` is sent at ``t0 + i / rate`` whether or not earlier ones
 have finished (a closed loop would hide queueing), for ``seconds`` after a short warm-up.
 Latency is measured from the scheduled send time to the response, so client-side lag counts
-against the gateway, never for it. ``errors``: responses other than 202 plus transport errors.
+against the gateway, never for it; the client is a minimal keep-alive HTTP/1.1 one
+(:class:`_Client`) so that its own CPU, on a small shared machine, takes little from the
+gateway. The server runs uvicorn with uvloop and httptools and no access log.
+``errors``: responses other than 202 plus transport errors.
 """
 
 from __future__ import annotations
@@ -77,30 +80,77 @@ def _wait_ready(base: str, key_path: Path, proc: subprocess.Popen[bytes],
     raise RuntimeError("the gateway did not start in time")
 
 
-async def _load(base: str, keys: list[str], rate: float, count: int, first: int) -> tuple[list[float], int]:
+class _Client:
+    """A minimal HTTP/1.1 keep-alive client for the load: up to ``max_connections`` sockets,
+    each carrying one request at a time. httpx costs a few ms of CPU per request, which on a small
+    machine competes with the gateway under test and counted against it; this costs tens of us.
+    It speaks only what the bench needs: a POST with a JSON body, a response with Content-Length."""
+
+    def __init__(self, host: str, port: int, max_connections: int = 64) -> None:
+        self.host, self.port = host, port
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._slots = asyncio.Semaphore(max_connections)
+
+    async def post_json(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> int:
+        """The response's status code; raises OSError / ValueError on a transport failure."""
+        data = json.dumps(body).encode()
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        request = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                   f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n{head}\r\n"
+                   ).encode() + data
+        async with self._slots:
+            conn = self._idle.pop() if self._idle else await asyncio.open_connection(self.host, self.port)
+            reader, writer = conn
+            try:
+                writer.write(request)
+                raw = await reader.readuntil(b"\r\n\r\n")
+                status = int(raw[9:12])
+                length = 0
+                for line in raw.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                if length:
+                    await reader.readexactly(length)
+            except BaseException:
+                writer.close()
+                raise
+            self._idle.append(conn)
+            return status
+
+    def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
+async def _load(port: int, keys: list[str], rate: float, count: int, first: int) -> tuple[list[float], int]:
     """Send ``count`` submits at ``rate``; submit ``i`` uses key ``(first + i) // PER_USER``."""
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        loop = asyncio.get_running_loop()
-        t0 = loop.time() + 0.05
+    client = _Client("127.0.0.1", port)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time() + 0.05
 
-        async def one(i: int) -> None:
-            nonlocal errors
-            scheduled = t0 + i / rate
-            await asyncio.sleep(max(0.0, scheduled - loop.time()))
-            try:
-                body = {"prompt": f"a lighthouse at dusk number {i} --ar 3:2"}
-                key = keys[(first + i) // PER_USER]
-                r = await client.post("/v1/imagine", json=body, headers={"Authorization": f"Bearer {key}"})
-                if r.status_code != 202:
-                    errors += 1
-            except httpx.HTTPError:
+    async def one(i: int) -> None:
+        nonlocal errors
+        scheduled = t0 + i / rate
+        await asyncio.sleep(max(0.0, scheduled - loop.time()))
+        try:
+            body = {"prompt": f"a lighthouse at dusk number {i} --ar 3:2"}
+            key = keys[(first + i) // PER_USER]
+            status = await asyncio.wait_for(
+                client.post_json("/v1/imagine", body, {"Authorization": f"Bearer {key}"}), 30)
+            if status != 202:
                 errors += 1
-            latencies.append((loop.time() - scheduled) * 1000)
+        except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError):
+            errors += 1
+        latencies.append((loop.time() - scheduled) * 1000)
 
+    try:
         await asyncio.gather(*(one(i) for i in range(count)))
+    finally:
+        client.close()
     return latencies, errors
 
 
@@ -124,15 +174,16 @@ def run_bench(rate: float = 200.0, seconds: float = 5.0, *, embedding: bool = Tr
             env.pop(name, None)
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "pixelmill.gateway.bench:bench_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+             "--loop", "uvloop", "--http", "httptools"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         try:
             base = f"http://127.0.0.1:{port}"
             keys = _wait_ready(base, Path(tmp) / _KEY_FILE, proc)
-            asyncio.run(_load(base, keys, rate, warmup, 0))  # warm-up: 1 s of load
+            asyncio.run(_load(port, keys, rate, warmup, 0))  # warm-up: 1 s of load
             started = time.perf_counter()
-            latencies, errors = asyncio.run(_load(base, keys, rate, total - warmup, warmup))
+            latencies, errors = asyncio.run(_load(port, keys, rate, total - warmup, warmup))
             elapsed = time.perf_counter() - started
         finally:
             proc.terminate()

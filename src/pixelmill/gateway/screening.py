@@ -7,6 +7,10 @@ as the filter it wraps; concurrent callers (FastAPI runs sync routes on a thread
 gathered by one dispatcher thread into batches of at most ``max_batch`` prompts: a batch leaves
 as soon as the dispatcher is free, so a lone request waits for no one, and requests arriving
 while a batch runs share the next call (the continuous-batching idea, for text screening).
+
+A filter without an encoder (``inner.embedding is None``: the rule layers only, microseconds a
+prompt) or without ``screen_batch`` is called inline on the caller's thread: handing a prompt to
+the dispatcher would cost more than screening it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ class BatchScreener:
         self._pending: list[tuple[str, Future[Verdict]]] = []
         self._cv = threading.Condition()
         self._closed = False
-        self._batch_fn = getattr(inner, "screen_batch", None)
+        rules_only = hasattr(inner, "embedding") and inner.embedding is None
+        self._batch_fn = None if rules_only else getattr(inner, "screen_batch", None)
         self._thread = threading.Thread(target=self._run, name="pixelmill-prefilter-batch", daemon=True)
         self._thread.start()
 

@@ -25,7 +25,7 @@ import logging
 import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
 from pixelmill.gateway.errors import ApiError
@@ -82,6 +82,12 @@ def _seed_for(user_id: str, idempotency_key: str | None) -> int:
         return secrets.randbelow(MAX_SEED - 4096)
     digest = hashlib.sha256(f"{user_id}\x00{idempotency_key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % (MAX_SEED - 4096)
+
+
+def _fields(gs: GenerationSettings) -> dict[str, Any]:
+    """``dataclasses.asdict(gs)`` without its deep copy (the fields are immutable: str, numbers,
+    tuples), a noticeable share of a submit's cost."""
+    return {f.name: getattr(gs, f.name) for f in fields(gs)}
 
 
 def _display(spec: PromptSpec, gs: GenerationSettings, mode: str, seed: int) -> dict[str, Any]:
@@ -241,7 +247,7 @@ class Submitter:
                 idempotency_key if repeat == 1 else f"{idempotency_key}#{i}")
             request = JobRequest(
                 user_id=user.id, tier=user.tier, mode=mode, prompt=prompt,
-                params={"settings": asdict(settings), "display": _display(spec, settings, mode, seed)},
+                params={"settings": _fields(settings), "display": _display(spec, settings, mode, seed)},
                 kind=kind, step_budget=tier.step_budget, steps=settings.steps,
                 n_images=settings.n_images, seed=seed, width=settings.width, height=settings.height,
                 model_id=self.shape.model_id,

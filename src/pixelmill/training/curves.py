@@ -17,6 +17,9 @@ def plot_loss(training_json: str | Path, png: str | Path) -> Path:
     panels = [("ae_loss", "autoencoder (L1 + MSE)"), ("unet_loss", "UNet (min-SNR eps MSE)")]
     if run.get("decoder_loss"):
         panels.append(("decoder_loss", "decoder fine-tuning (L1 + MSE)"))
+    for i, stage in enumerate(run.get("continued") or []):
+        run[f"continued_{i}"] = stage.get("unet_loss") or []
+        panels.append((f"continued_{i}", f"UNet continuation {i + 1}"))
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), dpi=80)
     for ax, (key, title) in zip(axes, panels, strict=True):
         points = run.get(key) or []
