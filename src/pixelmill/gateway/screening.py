@@ -24,7 +24,9 @@ from pixelmill.safety.verdict import Verdict
 
 
 class BatchScreener:
-    def __init__(self, inner: Any, *, max_batch: int = 16) -> None:
+    def __init__(self, inner: Any, *, max_batch: int = 8) -> None:
+        """``max_batch``: 8, since the int8 encoder's cost per prompt is flat up to 8 (about 2.9 ms
+        each here) and rises at 16 (3.9 ms: padding to the longest prompt)."""
         self.inner = inner
         self.max_batch = max_batch
         self._pending: list[tuple[str, Future[Verdict]]] = []

@@ -30,8 +30,12 @@ def plot_loss(training_json: str | Path, png: str | Path) -> Path:
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
     secs = run.get("seconds", {})
+    total = secs.get("total_sequential", secs.get("total", 0)) + sum(
+        c.get("seconds", 0) for c in run.get("continued") or []
+    )
     fig.suptitle(
-        f"pixelmill built-in model, seed {run.get('seed')}: {secs.get('total', '?')} s on one CPU thread"
+        f"pixelmill built-in model, seed {run.get('seed')}: {total / 60:.0f} min wall time, "
+        "one thread of a shared 2-core CPU"
     )
     fig.tight_layout()
     out = Path(png)
