@@ -54,8 +54,10 @@ def train() -> None:
 @main.command()
 @click.argument("prompt")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="PNG folder.")
-@click.option("--model", "model_path", default=None, type=click.Path(exists=True, file_okay=False),
-              help="A diffusers-format model folder (default: the built-in or tiny model).")
+@click.option("--model", "model_path", default=None, envvar="PIXELMILL_MODEL",
+              type=click.Path(exists=True, file_okay=False),
+              help="A diffusers-format model folder, e.g. a Stable Diffusion 1.x/2.x checkpoint "
+                   "(default: $PIXELMILL_MODEL, else the built-in model).")
 @click.option("--sampler", default="euler", type=click.Choice(["ddim", "euler", "dpmpp_2m"]))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the paths.")
 def imagine(prompt: str, out_dir: str, model_path: str | None, sampler: str, as_json: bool) -> None:
@@ -75,6 +77,13 @@ def imagine(prompt: str, out_dir: str, model_path: str | None, sampler: str, as_
         sys.exit(2)
     from pixelmill.models.diffusers_backend import ModelLoadError
 
+    if not model_path and not as_json:
+        from pixelmill.models.index import BUILTIN_DIR, default_model_location
+
+        if default_model_location() == BUILTIN_DIR:
+            from pixelmill.training.vocabulary import describe
+
+            click.echo(describe(), err=True)
     configure_threads()
     try:
         model = load_model(model_path)
