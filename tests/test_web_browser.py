@@ -7,68 +7,35 @@ on a free loopback port. Screenshots go to ``artifacts/web/`` (gitignored; CI ke
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pixelmill.config import Settings
-from pixelmill.gateway.app import create_app
-from pixelmill.gateway.live import LiveServer
 from pixelmill.jobs import JobRequest
-from pixelmill.safety.prefilter import PreFilter
 from pixelmill.tiers import Policy, TierPolicy
+from tests.browser_support import BLOCK_WORD, BROWSER_MARKS, launch_chromium, live_site, save_shot
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
-BLOCK_WORD = "zzforbiddenzz"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(apt-get install chromium; .ci/run installs it)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("web")
-    rules = tmp / "rules.txt"
-    rules.write_text(f"{BLOCK_WORD}\tviolence_gore\n")
     base = Policy()
     tiers = dict(base.tiers)
     # Two submits a minute for the pro tier, so the test can reach the rate limit quickly.
     tiers["pro"] = TierPolicy(("draft", "fast", "relax", "turbo"), 80, 2, 6, 50, 4.0)
-    settings = Settings(database_url=f"sqlite:///{tmp / 'db.sqlite'}", blob_url=f"file://{tmp / 'blobs'}",
-                        events_url="memory://")
-    app = create_app(settings, start_worker=True, policy=Policy(tiers=tiers),
-                     prefilter=PreFilter.default(embedding=False, rules_path=rules))
-    gw = app.state.gateway
-    user, key = gw.store.create_user("local", "pro")
-    with LiveServer(app) as server:
-        yield {"url": server.url, "gw": gw, "user": user, "key": key}
+    with live_site(tmp_path_factory.mktemp("web"), Policy(tiers=tiers)) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--disable-dev-shm-usage"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
+    with launch_chromium() as b:
+        yield b
 
 
 def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+    save_shot(page, name)
 
 
 def test_sign_in_imagine_watch_progress_and_open_detail(site: dict[str, Any], browser: Any) -> None:

@@ -10,64 +10,32 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from pixelmill.config import Settings
-from pixelmill.gateway.app import create_app
-from pixelmill.gateway.live import LiveServer
-from pixelmill.safety.prefilter import PreFilter
 from pixelmill.tiers import Policy
+from tests.browser_support import BROWSER_MARKS, launch_chromium, live_site, save_shot
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                       "(apt-get install chromium; .ci/run installs it)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("webfollowups")
-    rules = tmp / "rules.txt"
-    rules.write_text("zzforbiddenzz\tviolence_gore\n")
-    settings = Settings(database_url=f"sqlite:///{tmp / 'db.sqlite'}", blob_url=f"file://{tmp / 'blobs'}",
-                        events_url="memory://")
-    app = create_app(settings, start_worker=True, policy=Policy(ip_requests_per_hour=100_000),
-                     prefilter=PreFilter.default(embedding=False, rules_path=rules))
-    gw = app.state.gateway
-    user, key = gw.store.create_user("local", "pro")
-    with LiveServer(app) as server:
-        yield {"url": server.url, "gw": gw, "user": user, "key": key}
+    with live_site(tmp_path_factory.mktemp("webfollowups"), Policy(ip_requests_per_hour=100_000)) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--disable-dev-shm-usage"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
+    with launch_chromium() as b:
+        yield b
 
 
 def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"followups-{name}.png"), full_page=False)
+    save_shot(page, f"followups-{name}")
 
 
 def pixels(site: dict[str, Any], url: str) -> np.ndarray:
