@@ -70,3 +70,20 @@ def test_models_make_tiny(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m" / "model_index.json").is_file()
     assert (tmp_path / "m" / "unet" / "config.json").is_file()
+
+
+def test_imagine_uses_pixelmill_model_when_no_model_flag(tmp_path, monkeypatch) -> None:
+    """``PIXELMILL_MODEL`` picks the model, as it does for the service (here: the tiny model)."""
+    monkeypatch.setenv("PIXELMILL_MODEL", str(tiny_path()))
+    proc = imagine("a red cube --seed 5 --stop 20", "--out", str(tmp_path / "o"), "--json",
+                   home=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    meta = Image.open(json.loads(proc.stdout)["images"][0]).text
+    assert meta["model"] == "tiny-random-sd"
+
+
+def test_imagine_tells_users_what_the_builtin_model_knows(tmp_path) -> None:
+    proc = imagine("sunset over the mountains --seed 1 --stop 20", "--out", str(tmp_path / "o"),
+                   home=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "built-in model" in proc.stderr and "circle" in proc.stderr

@@ -6,11 +6,6 @@ makes, with every pixel outside the region equal to the parent's."""
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +19,8 @@ from pixelmill.models.tiny import TINY_ID
 from pixelmill.store import open_job_store
 from pixelmill.store.blobs import LocalBlobStore
 from pixelmill.store.events import MemoryEventBus
-from tests.engine_support import tiny_path
 from tests.test_worker import Clock, drain, make_worker
+from tests.worker_procs import kill_worker, wait_finished, wait_mid_job, worker_processes
 
 STEPS = 30
 RECT = (8, 8, 40, 40)
@@ -53,20 +48,6 @@ def _followup(user: str, parent: Any) -> JobRequest:
                                                "height": img.height}})
 
 
-def _wait(what: str, check: Any, timeout_s: float, procs: list[subprocess.Popen[bytes]], logs: Path) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        for p in procs:
-            if p.poll() is not None:
-                tails = {f.name: f.read_text()[-1500:] for f in logs.glob("*.log")}
-                raise AssertionError(f"worker exited early ({p.returncode}): {tails}")
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _pixels(blobs: LocalBlobStore, sha: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(blobs.get(f"images/{sha}.png"))).convert("RGB"))
 
@@ -86,45 +67,21 @@ def test_sigkilled_worker_followup_resumes_on_the_other(tmp_path: Path) -> None:
     assert ref.get(ref_job.id).state is JobState.SUCCEEDED and len(expected) == 2
     ref.close()
 
-    env = {**os.environ, "PIXELMILL_DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.db'}",
-           "PIXELMILL_BLOB_URL": f"file://{tmp_path / 'blobs'}", "PIXELMILL_MODEL": str(tiny_path()),
-           "PIXELMILL_CHECKPOINT_EVERY": "2", "PIXELMILL_TORCH_THREADS": "1"}
-    procs = {name: subprocess.Popen(
-        [sys.executable, "-m", "pixelmill.cli", "worker", "--worker-id", name, "--max-batch", "4",
-         "--lease-s", "2", "--heartbeat-s", "0.2", "--no-post-filter"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / f"{name}.log").open("wb"))
-        for name in ("wa", "wb")}
     try:
-        _wait("both workers up", lambda: all(blobs.exists(f"workers/{n}/heartbeat") for n in procs), 180,
-              list(procs.values()), tmp_path)
-        job = store.submit(_followup(user, parent))
-        running = _wait("a checkpoint mid-job", lambda: (lambda j: j if j.state is JobState.RUNNING
-                        and any(c.step >= 4 for c in j.checkpoints) else None)(store.get(job.id)), 120,
-                        list(procs.values()), tmp_path)
-        victim = running.worker_id
-        procs[victim].send_signal(signal.SIGKILL)
-        procs[victim].wait(10)
-        assert store.get(job.id).state is not JobState.SUCCEEDED  # killed mid-job
-        survivor = next(n for n in procs if n != victim)
-        done = _wait("the follow-up to finish", lambda: (lambda j: j if j.state.finished else None)(
-            store.get(job.id)), 180, [procs[survivor]], tmp_path)
-        assert done.state is JobState.SUCCEEDED, done.error_message
-        assert (done.attempt, done.worker_id) == (2, survivor)
-        assert [i.sha256 for i in done.images] == expected
-        original = _pixels(blobs, parent.images[0].sha256)
-        mask = fu.mask_from_rects([RECT], original.shape[1], original.shape[0])
-        for img in done.images:
-            out = _pixels(blobs, img.sha256)
-            assert np.array_equal(out[~mask], original[~mask])
-            assert not np.array_equal(out[mask], original[mask])
+        with worker_processes(f"sqlite:///{tmp_path / 'jobs.db'}", tmp_path / "blobs", tmp_path) as procs:
+            job = store.submit(_followup(user, parent))
+            running = wait_mid_job(store, job.id, procs, tmp_path)
+            survivor = kill_worker(procs, running.worker_id)
+            assert store.get(job.id).state is not JobState.SUCCEEDED  # killed mid-job
+            done = wait_finished("the follow-up to finish", store, job.id, procs[survivor], tmp_path)
+            assert done.state is JobState.SUCCEEDED, done.error_message
+            assert (done.attempt, done.worker_id) == (2, survivor)
+            assert [i.sha256 for i in done.images] == expected
+            original = _pixels(blobs, parent.images[0].sha256)
+            mask = fu.mask_from_rects([RECT], original.shape[1], original.shape[0])
+            for img in done.images:
+                out = _pixels(blobs, img.sha256)
+                assert np.array_equal(out[~mask], original[~mask])
+                assert not np.array_equal(out[mask], original[mask])
     finally:
-        for p in procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs.values():
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
         store.close()
