@@ -1,9 +1,13 @@
 """Shared parts of the real-browser tests: Debian's Chromium under Playwright, and a live gateway.
 
 ``BROWSER_MARKS`` is the ``pytestmark`` of every browser test module (skipped where
-``/usr/bin/chromium`` is missing). ``live_site`` runs the gateway with its embedded worker on a
-free loopback port; ``launch_chromium`` opens one headless browser; ``save_shot`` writes a
-screenshot under ``artifacts/web/`` (gitignored; CI keeps them).
+``/usr/bin/chromium`` is missing); such a module names this one in ``pytest_plugins`` for the
+``browser`` fixture (one headless Chromium per module, from :func:`launch_chromium`).
+``live_site`` runs the gateway with its embedded worker on a free loopback port; ``save_shot``
+writes a screenshot under ``artifacts/web/`` (gitignored; CI keeps them).
+
+PYTEST_DONT_REWRITE: no asserts here, and the test modules import this one before pytest loads it
+as their plugin (which would otherwise warn that it cannot rewrite it).
 """
 
 from __future__ import annotations
@@ -67,6 +71,13 @@ def launch_chromium() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (see :func:`launch_chromium`) for the test module."""
+    with launch_chromium() as b:
+        yield b
 
 
 def save_shot(page: Any, name: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from pixelmill.safety.evaluation import GOALS, quality
 from pixelmill.safety.prefilter import PreFilter
+from pixelmill.safety.verdict import CATEGORIES
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +48,6 @@ def test_heldout_quality_is_measured_per_category(heldout: dict[str, dict[str, o
     pool v5 measured recall 0.899 and false-positive rate 0.073)."""
     adversarial = heldout["adversarial"]["heldout"]  # type: ignore[index]
     benign = heldout["benign"]["heldout"]  # type: ignore[index]
-    assert set(adversarial["per_category"]) == {  # type: ignore[arg-type]
-        "sexual",
-        "sexual_minors",
-        "violence_gore",
-        "hate",
-        "self_harm",
-        "real_person_sexual",
-        "injection",
-    }
+    assert set(adversarial["per_category"]) == set(CATEGORIES)  # type: ignore[arg-type]
     assert adversarial["recall"] >= 0.85
     assert benign["false_positive_rate"] <= 0.10

@@ -13,9 +13,10 @@ import pytest
 
 from pixelmill.jobs import JobRequest
 from pixelmill.tiers import Policy, TierPolicy
-from tests.browser_support import BLOCK_WORD, BROWSER_MARKS, launch_chromium, live_site, save_shot
+from tests.browser_support import BLOCK_WORD, BROWSER_MARKS, live_site, save_shot
 
 pytestmark = BROWSER_MARKS
+pytest_plugins = ["tests.browser_support"]  # the browser fixture
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tiers["pro"] = TierPolicy(("draft", "fast", "relax", "turbo"), 80, 2, 6, 50, 4.0)
     with live_site(tmp_path_factory.mktemp("web"), Policy(tiers=tiers)) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium() as b:
-        yield b
 
 
 def shot(page: Any, name: str) -> None:

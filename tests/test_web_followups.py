@@ -17,21 +17,16 @@ import pytest
 from PIL import Image
 
 from pixelmill.tiers import Policy
-from tests.browser_support import BROWSER_MARKS, launch_chromium, live_site, save_shot
+from tests.browser_support import BROWSER_MARKS, live_site, save_shot
 
 pytestmark = BROWSER_MARKS
+pytest_plugins = ["tests.browser_support"]  # the browser fixture
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with live_site(tmp_path_factory.mktemp("webfollowups"), Policy(ip_requests_per_hour=100_000)) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch_chromium() as b:
-        yield b
 
 
 def shot(page: Any, name: str) -> None:

@@ -59,6 +59,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from pixelmill.images import as_rgb_array
+
 ACTIONS: tuple[str, ...] = (
     "upscale_subtle", "upscale_creative", "vary_subtle", "vary_strong",
     "vary_region", "zoom_out", "pan", "reroll",
@@ -415,7 +417,7 @@ def prepare(spec: FollowUp, parent: np.ndarray | Image.Image, *, multiple: int =
     ``reroll`` has no image inputs: it returns the parent as ``init_image`` with
     ``strength=None`` and the caller runs the parent's text-to-image request with a new seed."""
     spec.validate()
-    img = _rgb(parent)
+    img = as_rgb_array(parent, "parent image")
     h, w = img.shape[:2]
     action = spec.action
     if action.startswith("upscale"):
@@ -521,7 +523,7 @@ def composite(prepared: Prepared, generated: np.ndarray | Image.Image) -> np.nda
     """The final image of a follow-up: for a masked action, ``generated`` pasted over the init
     canvas with :func:`blend_alpha` (pixels outside the mask are the canvas's, exactly); for a
     whole-image action, ``generated`` unchanged. Raises ValueError on a size mismatch."""
-    gen = _rgb(generated)
+    gen = as_rgb_array(generated, "generated image")
     if gen.shape[:2] != (prepared.height, prepared.width):
         raise ValueError(f"generated image is {gen.shape[1]}x{gen.shape[0]}, expected "
                          f"{prepared.width}x{prepared.height}")
@@ -533,15 +535,6 @@ def composite(prepared: Prepared, generated: np.ndarray | Image.Image) -> np.nda
     keep = alpha[..., 0] == 0.0
     out[keep] = prepared.init_image[keep]  # exact, whatever float rounding did
     return out
-
-
-def _rgb(image: np.ndarray | Image.Image) -> np.ndarray:
-    if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f"expected an RGB uint8 HxWx3 image, got {arr.dtype} {arr.shape}")
-    return arr
 
 
 def _round_up(value: int, multiple: int) -> int:

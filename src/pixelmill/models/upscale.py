@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pixelmill.images import as_rgb_array
+
 DEFAULT_MODEL = "realesr-animevideov3-x2"
 
 
@@ -161,11 +163,7 @@ def upscale2x(image: np.ndarray | Image.Image, *, model: str = DEFAULT_MODEL) ->
 
 
 def _as_rgb_array(image: np.ndarray | Image.Image) -> np.ndarray:
-    if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f"upscale needs an RGB uint8 HxWx3 array, got {arr.dtype} {arr.shape}")
+    arr = as_rgb_array(image, "the image to upscale")
     if min(arr.shape[:2]) < 1:
         raise ValueError(f"upscale needs a non-empty image, got {arr.shape}")
     return arr

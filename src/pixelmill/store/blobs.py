@@ -49,6 +49,15 @@ class BlobStore(Protocol):
     def put_content(self, data: bytes, suffix: str = ".png") -> str: ...
 
 
+def put_content(store: BlobStore, data: bytes, suffix: str = ".png") -> str:
+    """Store ``data`` in ``store`` under :func:`content_key` of its SHA-256 unless it is there
+    already; return the hex digest (every store's ``put_content``)."""
+    digest = hashlib.sha256(data).hexdigest()
+    key = content_key(digest, suffix)
+    if not store.exists(key):
+        store.put(key, data)
+    return digest
+
 class LocalBlobStore:
     """Blobs as files under ``root``; writes go to a temp file then ``os.replace``."""
 
@@ -92,8 +101,4 @@ class LocalBlobStore:
                     yield key
 
     def put_content(self, data: bytes, suffix: str = ".png") -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        key = content_key(digest, suffix)
-        if not self.exists(key):
-            self.put(key, data)
-        return digest
+        return put_content(self, data, suffix)

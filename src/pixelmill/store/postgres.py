@@ -24,6 +24,7 @@ from pixelmill.store.sqlstore import (
     ClaimTx,
     Queries,
     SqlJobStore,
+    apply_migrations,
 )
 from pixelmill.tiers import LANES, Policy
 
@@ -244,16 +245,7 @@ class PostgresJobStore(SqlJobStore):
         """Apply the migrations this database lacks (one process at a time); return the version."""
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            cur.execute("SELECT max(version) AS v FROM schema_version")
-            current = cur.fetchone()["v"] or 0
-            for version, statements in MIGRATIONS:
-                if version > current:
-                    for sql in statements:
-                        cur.execute(sql)
-                    cur.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
-                    current = version
-            return int(current)
+            return apply_migrations(cur, MIGRATIONS, "INSERT INTO schema_version (version) VALUES (%s)")
 
     def _candidates(self, cur: Any, model_id: str, size: tuple[int, int] | None, now: float,
                     k: int) -> dict[str, list[dict[str, Any]]]:

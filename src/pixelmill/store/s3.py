@@ -8,11 +8,10 @@ nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-from pixelmill.store.blobs import check_key, content_key
+from pixelmill.store.blobs import check_key, put_content
 
 
 class S3BlobStore:
@@ -70,8 +69,4 @@ class S3BlobStore:
                 yield obj["Key"][len(self.prefix):]
 
     def put_content(self, data: bytes, suffix: str = ".png") -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        key = content_key(digest, suffix)
-        if not self.exists(key):
-            self.put(key, data)
-        return digest
+        return put_content(self, data, suffix)

@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pixelmill.store.sqlstore import CLAIM_COLUMNS, JOB_COLUMNS, MUTABLE_COLUMNS, Queries, SqlJobStore
+from pixelmill.store.sqlstore import (
+    CLAIM_COLUMNS,
+    JOB_COLUMNS,
+    MUTABLE_COLUMNS,
+    Queries,
+    SqlJobStore,
+    apply_migrations,
+)
 from pixelmill.tiers import LANES, Policy
 
 # --- migrations: append a new version, never edit an old one ----------------------------------
@@ -178,16 +185,7 @@ class SqliteJobStore(SqlJobStore):
     def migrate(self) -> int:
         """Apply the migrations this file lacks; return the schema version."""
         with self._migrate_lock, self._tx() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = cur.execute("SELECT max(version) AS v FROM schema_version").fetchone()
-            current = row["v"] or 0
-            for version, statements in MIGRATIONS:
-                if version > current:
-                    for sql in statements:
-                        cur.execute(sql)
-                    cur.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-                    current = version
-            return int(current)
+            return apply_migrations(cur, MIGRATIONS, "INSERT INTO schema_version (version) VALUES (?)")
 
     def _candidates(self, cur: Any, model_id: str, size: tuple[int, int] | None, now: float,
                     k: int) -> dict[str, list[dict[str, Any]]]:

@@ -139,6 +139,21 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
         raise ValueError(f"bad cursor {cursor!r}: pass the next_cursor of a previous page") from None
 
 
+def apply_migrations(cur: Any, migrations: Sequence[tuple[int, Sequence[str]]], insert_version: str) -> int:
+    """Apply, in ``cur``'s open transaction, each migration newer than ``schema_version`` (created
+    if missing) and record it with ``insert_version`` (one positional parameter, the version);
+    return the schema version. The caller keeps other migrators out (lock) for the transaction."""
+    cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    cur.execute("SELECT max(version) AS v FROM schema_version")
+    current = cur.fetchone()["v"] or 0
+    for version, statements in migrations:
+        if version > current:
+            for sql in statements:
+                cur.execute(sql)
+            cur.execute(insert_version, (version,))
+            current = version
+    return int(current)
+
 class SqlJobStore(ABC):
     """A :class:`~pixelmill.store.jobstore.JobStore` over a small pool of DB-API connections.
 

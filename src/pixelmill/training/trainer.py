@@ -35,6 +35,7 @@ from pixelmill.training import vocabulary
 from pixelmill.training.dataset import (
     MAX_LENGTH,
     TEXT_ENCODER,
+    SceneSet,
     TextEncoder,
     build_scene_set,
     embed_captions,
@@ -158,6 +159,31 @@ def _log_every(steps: int) -> tuple[int, float]:
     return max(1, steps // 10), 0.8
 
 
+def _scene_set(recipe: Recipe, seed: int) -> SceneSet:
+    """The recipe's training scenes for ``seed`` (the same for a run and its continuation)."""
+    return build_scene_set(recipe.n_scenes, seed, size=recipe.size,
+                           captions_per_scene=recipe.captions_per_scene,
+                           landscape_fraction=recipe.landscape_fraction)
+
+def _optimize(opt: torch.optim.Optimizer, loss: torch.Tensor, params: Any) -> None:
+    """One optimizer step on ``loss`` with the gradients of ``params`` clipped to norm 1."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+
+
+def _track_loss(phase: str, step: int, total: int, loss: float, running: float, smooth: float,
+                every: int, curve: list[tuple[int, float]], log: Log) -> float:
+    """Fold ``loss`` into the smoothed ``running`` loss (step 0 starts it) and return it; every
+    ``every`` steps and at step ``total``, append it (rounded) to ``curve`` and log it."""
+    running = loss if step == 0 else smooth * running + (1 - smooth) * loss
+    if (step + 1) % every == 0 or step + 1 == total:
+        curve.append((step + 1, round(running, 5)))
+        log({"phase": phase, "step": step + 1, "loss": running})
+    return running
+
+
 def train_autoencoder(
     ae: Any, images: torch.Tensor, recipe: Recipe, gen: torch.Generator, log: Log, report: TrainReport
 ) -> None:
@@ -175,10 +201,7 @@ def train_autoencoder(
         z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=gen)
         recon = ae.decode(z).sample
         loss = F.l1_loss(recon, x) + F.mse_loss(recon, x) + recipe.ae_kl * posterior.kl().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(ae.parameters(), 1.0)
-        opt.step()
+        _optimize(opt, loss, ae.parameters())
         running = loss.item() if step == 0 else 0.95 * running + 0.05 * loss.item()
         report.ae_steps = step + 1
         if (step + 1) % every == 0 or step + 1 == recipe.ae_steps:
@@ -224,15 +247,10 @@ def finetune_decoder(
         z = mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=gen)
         recon = ae.decode(z).sample
         loss = F.l1_loss(recon, x) + F.mse_loss(recon, x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        running = loss.item() if step == 0 else smooth * running + (1 - smooth) * loss.item()
+        _optimize(opt, loss, params)
         report.decoder_steps = step + 1
-        if (step + 1) % every == 0 or step + 1 == recipe.decoder_steps:
-            report.decoder_loss.append((step + 1, round(running, 5)))
-            log({"phase": "decoder", "step": step + 1, "loss": running})
+        running = _track_loss("decoder", step, recipe.decoder_steps, loss.item(), running, smooth, every,
+                              report.decoder_loss, log)
         if save is not None and (step + 1) % save_every == 0:
             ae.eval()
             save(ae)
@@ -293,19 +311,14 @@ def train_unet(
         snr = alphas[t] / (1 - alphas[t])
         weight = torch.clamp(snr, max=recipe.snr_gamma) / snr
         loss = (weight * (pred - noise).pow(2).mean(dim=(1, 2, 3))).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
+        _optimize(opt, loss, unet.parameters())
         decay = min(recipe.ema_decay, (1 + step) / (10 + step))
         with torch.no_grad():
             for pe, p in zip(ema.parameters(), unet.parameters(), strict=True):
                 pe.lerp_(p, 1 - decay)
-        running = loss.item() if step == 0 else smooth * running + (1 - smooth) * loss.item()
         report.unet_steps = step + 1
-        if (step + 1) % every == 0 or step + 1 == recipe.unet_steps:
-            report.unet_loss.append((step + 1, round(running, 5)))
-            log({"phase": "unet", "step": step + 1, "loss": running})
+        running = _track_loss("unet", step, recipe.unet_steps, loss.item(), running, smooth, every,
+                              report.unet_loss, log)
         if save is not None and (step + 1) % save_every == 0:
             save(ema)
         if deadline is not None and time.monotonic() > deadline:
@@ -415,13 +428,7 @@ def train_demo_model(
     gen = torch.Generator().manual_seed(seed)
 
     # 1. data
-    data = build_scene_set(
-        recipe.n_scenes,
-        seed,
-        size=recipe.size,
-        captions_per_scene=recipe.captions_per_scene,
-        landscape_fraction=recipe.landscape_fraction,
-    )
+    data = _scene_set(recipe, seed)
     images = torch.from_numpy(data.images)
     report.seconds["data"] = round(time.monotonic() - start, 1)
     emit({"phase": "data", "scenes": len(data.scenes), "seconds": report.seconds["data"]})
@@ -495,13 +502,7 @@ def continue_demo_model(
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in previous["recipe"].items()}
     recipe = Recipe(**fields)
     seed = int(previous["seed"])
-    data = build_scene_set(
-        recipe.n_scenes,
-        seed,
-        size=recipe.size,
-        captions_per_scene=recipe.captions_per_scene,
-        landscape_fraction=recipe.landscape_fraction,
-    )
+    data = _scene_set(recipe, seed)
     table, index, empty = cached_embeddings(data.captions)
     ae = AutoencoderKL.from_pretrained(source / "vae").eval()
     latents = encode_latents(ae, torch.from_numpy(data.images)) * float(ae.config.scaling_factor)
