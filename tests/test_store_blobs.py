@@ -54,3 +54,28 @@ def test_s3_prefix_is_applied(s3_endpoint: str) -> None:
     raw = store.client.list_objects_v2(Bucket="prefixed")["Contents"]  # type: ignore[attr-defined]
     assert [o["Key"] for o in raw] == ["tenant1/k.bin"]
     assert list(store.list()) == ["k.bin"]
+
+
+def test_local_list_walks_only_the_prefix_folder(tmp_path: Any, monkeypatch: Any) -> None:
+    from pathlib import Path
+
+    from pixelmill.store.blobs import LocalBlobStore
+
+    store = LocalBlobStore(tmp_path)
+    j1 = ["checkpoints/j1/0/000010.ckpt", "checkpoints/j1/1/000010.ckpt"]
+    for key in (*j1, "checkpoints/j2/0/000010.ckpt", "images/abc.png"):
+        store.put(key, b"x")
+    assert list(store.list("checkpoints/j1/")) == j1
+    assert list(store.list("checkpoints/j")) == [*j1, "checkpoints/j2/0/000010.ckpt"]
+    assert list(store.list("nothing/here/")) == []
+    assert len(list(store.list())) == 4
+    walked: list[Path] = []
+    real_rglob = Path.rglob
+
+    def spy(self: Path, pattern: str) -> Any:
+        walked.append(self)
+        return real_rglob(self, pattern)
+
+    monkeypatch.setattr(Path, "rglob", spy)
+    list(store.list("checkpoints/j1/"))
+    assert walked == [tmp_path / "checkpoints" / "j1"]  # not the whole store

@@ -94,7 +94,14 @@ class LocalBlobStore:
         self._path(key).unlink(missing_ok=True)
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        for path in sorted(self.root.rglob("*")):
+        """Keys starting with ``prefix``, sorted. Walks only the folder the prefix names (its
+        part up to the last ``/``), not the whole store: listing one job's checkpoints stays cheap
+        however many images the store holds."""
+        folder, _, _ = prefix.rpartition("/")
+        base = self.root / check_key(folder) if folder else self.root
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
             if path.is_file() and not path.name.startswith(".tmp-"):
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
