@@ -10,10 +10,10 @@ Outputs (one JSON object per line):
 - ``train.jsonl``: labelled prompts for the embedding head (``label`` is a category or
   ``"benign"``), made only from the tune pools plus training-only extras.
 
-Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV .. DEV4 seed pools of
+Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV .. DEV5 seed pools of
 :mod:`pixelmill.safety.golden_seeds` (used to tune lexicons/thresholds and, re-sampled with a
-different seed, to train the head; DEV .. DEV4 were held-out pools v1-v4, each evaluated once and
-then merged into tuning; their rows carry ``"pool": "dev"`` .. ``"dev4"``);
+different seed, to train the head; DEV .. DEV5 were held-out pools v1-v5, each evaluated once and
+then merged into tuning; their rows carry ``"pool": "dev"`` .. ``"dev5"``);
 ``heldout`` rows come from the HELDOUT pools, whose phrases, style suffixes and injection
 suffixes are used by nothing else. ``kind`` is ``plain``,
 ``obfuscated`` (a transform applied to the ``{braced}`` key terms), ``multilingual`` or
@@ -131,6 +131,7 @@ _ADV_POOLS = {
     "dev2": lambda: (S.ADV_DEV2, S.ML_DEV2, S.STYLES_DEV2, S.BENIGN_DEV2, S.INJECTION_SUFFIXES_DEV2),
     "dev3": lambda: (S.ADV_DEV3, S.ML_DEV3, S.STYLES_DEV3, S.BENIGN_DEV3, S.INJECTION_SUFFIXES_DEV3),
     "dev4": lambda: (S.ADV_DEV4, S.ML_DEV4, S.STYLES_DEV4, S.BENIGN_DEV4, S.INJECTION_SUFFIXES_DEV4),
+    "dev5": lambda: (S.ADV_DEV5, S.ML_DEV5, S.STYLES_DEV5, S.BENIGN_DEV5, S.INJECTION_SUFFIXES_DEV5),
     "heldout": lambda: (
         S.ADV_HELDOUT,
         S.ML_HELDOUT,
@@ -139,8 +140,8 @@ _ADV_POOLS = {
         S.INJECTION_SUFFIXES_HELDOUT,
     ),
 }
-"""Seed pools by name: TUNE, then DEV .. DEV4 (earlier held-out pools, each evaluated once and
-then joined tuning), then the current HELDOUT pool (v5)."""
+"""Seed pools by name: TUNE, then DEV .. DEV5 (earlier held-out pools, each evaluated once and
+then joined tuning), then the current HELDOUT pool (v6; v5 is now DEV5)."""
 
 
 def adversarial(split: str, rng: random.Random, obfuscations: int = 3) -> list[dict[str, object]]:
@@ -175,6 +176,7 @@ def benign_rows(split: str, rng: random.Random, variants: int = 3) -> list[dict[
         "dev2": (S.BENIGN_DEV2, S.BENIGN_ML_DEV2, S.STYLES_DEV2),
         "dev3": (S.BENIGN_DEV3, S.BENIGN_ML_DEV3, S.STYLES_DEV3),
         "dev4": (S.BENIGN_DEV4, S.BENIGN_ML_DEV4, S.STYLES_DEV4),
+        "dev5": (S.BENIGN_DEV5, S.BENIGN_ML_DEV5, S.STYLES_DEV5),
         "heldout": (S.BENIGN_HELDOUT, S.BENIGN_ML_HELDOUT, S.STYLES_HELDOUT),
     }[split]
     rows: list[dict[str, object]] = []
@@ -198,12 +200,12 @@ def _as_tune(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def training_rows(rng: random.Random) -> list[dict[str, object]]:
-    """Labelled rows for the embedding head: the tune pools (TUNE, DEV .. DEV4) re-sampled with
+    """Labelled rows for the embedding head: the tune pools (TUNE, DEV .. DEV5) re-sampled with
     another seed, plus training-only extras; never the HELDOUT pool."""
     rows: list[dict[str, object]] = []
     pools = [
         adversarial(p, rng, obfuscations=2) + benign_rows(p, rng, variants=2)
-        for p in ("tune", "dev", "dev2", "dev3", "dev4")
+        for p in ("tune", "dev", "dev2", "dev3", "dev4", "dev5")
     ]
     for row in [row for pool in pools for row in pool]:
         prompt = str(row["prompt"])
@@ -231,7 +233,8 @@ def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
         + _as_tune(adversarial("dev2", random.Random(seed + 5)))
         + _as_tune(adversarial("dev3", random.Random(seed + 7)))
         + _as_tune(adversarial("dev4", random.Random(seed + 9)))
-        + adversarial("heldout", random.Random(seed + 11))
+        + _as_tune(adversarial("dev5", random.Random(seed + 11)))
+        + adversarial("heldout", random.Random(seed + 13))
     )
     ben = (
         benign_rows("tune", random.Random(seed + 2))
@@ -239,7 +242,8 @@ def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
         + _as_tune(benign_rows("dev2", random.Random(seed + 6)))
         + _as_tune(benign_rows("dev3", random.Random(seed + 8)))
         + _as_tune(benign_rows("dev4", random.Random(seed + 10)))
-        + benign_rows("heldout", random.Random(seed + 12))
+        + _as_tune(benign_rows("dev5", random.Random(seed + 12)))
+        + benign_rows("heldout", random.Random(seed + 14))
     )
     train = training_rows(random.Random(seed + 4))
     _write(out_dir / "adversarial.jsonl", adv)

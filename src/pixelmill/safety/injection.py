@@ -53,6 +53,14 @@ _PATTERNS: tuple[str, ...] = (
     r"\b(?:developer|dev|debug|god|admin|unrestricted|uncensored|unfiltered|unsafe|jailbreak|dan)\s+mode\b",
     r"\bjail\s*-?\s*br(?:ea|o)k(?:ing|en|e|s)?\b",
     r"\bdo\s+anything\s+now\b",
+    # "you have no restrictions now", "there are no filters anymore"
+    r"\byou\s+(?:now\s+)?(?:have|got)\s+no\s+(?:more\s+)?(?:restrictions|rules|filters?|limits|"
+    r"guidelines|guardrails|censorship|content\s+policy)\b",
+    r"\bno\s+(?:more\s+)?(?:restrictions|filters?|guardrails|censorship|moderation)\s+"
+    r"(?:now|anymore|any\s+more|apply|from\s+now\s+on)\b",
+    # the object between the verb and its particle: "turn the content filter off"
+    r"\b(?:turn|switch|shut|toggle)\s+(?:the\s+|your\s+|all\s+|any\s+)*(?:safety\s+|nsfw\s+|content\s+)?"
+    r"(?:filters?|moderation|censorship|safety|safe\s*search|guardrails?)\s+off\b",
     r"\buncensored\b",
     r"\bunfiltered\s+(?:output|version|ai|model|response|generation)\b",
     r"\b(?:without|with\s+no|no)\s+(?:any\s+)?(?:safety|content|nsfw)\s+(?:filters?|checks?|restrictions?|limits?)\b",
@@ -69,7 +77,7 @@ _PATTERNS: tuple[str, ...] = (
     r"\b(?:nsfw|unsafe|explicit|uncensored|adult_?content)\s*[:=]\s*(?:true|on|yes|1|enabled?|allow(?:ed)?)\b",
     r"\b(?:safety|safe_?mode|safe_?search|filter|filters|moderation|censorship|censor|nsfw_?filter|"
     r"safety_?checker|content_?filter)\s*[:=]\s*(?:false|off|no|0|none|disabled?|null)\b",
-    r"--\s*nsfw\w*|--\s*(?:no-?safety|no-?filter|nsfw|unsafe|uncensored|unfiltered|allow-?nsfw|safety\s+off|"
+    r"--\s*nsfw\w*|--\s*(?:no-?safety|no-?filter|nsfw|unsafe|uncensored|unfiltered|al+o?w-?nsfw|safety\s+off|"
     r"safety\s+false|disable-?safety)\b",
     r"\bsafety[_\s-]*checker\s*=\s*none\b",
     # es fr de pt it

@@ -8,7 +8,8 @@ Combination rules, most severe first:
 2. ``real_person_sexual``: a public figure's name (or "celebrity", "deepfake", "my ex"...) with
    a sexual or nudity term.
 3. ``sexual``: an explicit term; or a nudity term without an art/medical context term within
-   three words of it (the context must describe the subject, not the rendering style).
+   three words of it (the context must describe the subject, not the rendering style) and
+   without an art-subject term anywhere (a life-drawing class, a painter known for nudes).
 4. ``violence_gore``: a graphic term; or a violence word with a graphic intensifier.
 5. ``hate``: a slur or extremist slogan; a group with dehumanising language; an extremist name
    with glorification.
@@ -66,8 +67,8 @@ _TERM_BOUNDARY_R = r"(?![a-z0-9])"
 
 def _tokens(term: str, stretchy: bool) -> list[str]:
     """Regex pieces for one normalised Latin term (see :mod:`pixelmill.safety.terms`): with
-    ``stretchy`` a letter may repeat ("nude" matches "nudde"), but a term's own double letters
-    stay required ("nigger" never matches "niger")."""
+    ``stretchy`` a letter or digit may repeat ("nude" matches "nudde", "1488" matches "144488"),
+    but a term's own double letters stay required ("nigger" never matches "niger")."""
     stem = term.endswith("*")
     body = term.rstrip("*")
     pieces: list[str] = []
@@ -79,7 +80,7 @@ def _tokens(term: str, stretchy: bool) -> list[str]:
             j += 1
         if ch == " ":
             pieces.append(r"\s+")
-        elif stretchy and ch.isalpha():
+        elif stretchy and ch.isalnum():
             pieces.append(re.escape(ch * (j - i)) + "+")
         else:
             pieces.extend(re.escape(ch) for _ in range(j - i))
@@ -100,7 +101,13 @@ def _trie_regex(sequences: Iterable[list[str]]) -> str:
 
     def emit(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
         end = "" in node
-        alts = [tok + emit(child) for tok, child in sorted(node.items()) if tok]
+        # An optional plural ending is tried last, so "cocktail called sex on the beach" wins over
+        # "cocktail" (``re`` takes the first alternative that matches, not the longest).
+        alts = [
+            tok + emit(child)
+            for tok, child in sorted(node.items(), key=lambda kv: (kv[0].startswith("(?:"), kv[0]))
+            if tok
+        ]
         if not alts:
             return ""
         if len(alts) == 1 and not end:
@@ -225,6 +232,7 @@ _GROUPS: dict[str, tuple[str, ...]] = {
     "nude": T.NUDE_SOFT,
     "suggestive": T.SUGGESTIVE,
     "art": T.ART_CONTEXT,
+    "art_subject": T.ART_SUBJECT,
     "minor": T.MINOR,
     "minor_strong": T.MINOR_STRONG,
     "person": T.REAL_PERSON,
@@ -255,7 +263,7 @@ _UNMASK_ORDER = (
 )
 # Groups whose long words are also matched with one letter dropped (context groups excluded;
 # FUZZY_STOPLIST keeps real words such as "niger" out).
-_FUZZY_GROUPS = frozenset(_GROUPS) - {"art", "self_harm_safe", "suggestive"}
+_FUZZY_GROUPS = frozenset(_GROUPS) - {"art", "art_subject", "self_harm_safe", "suggestive"}
 
 
 class Lexicon:
@@ -341,7 +349,9 @@ class Lexicon:
             if min(_ages(age.group(1))) < 18:
                 hits.setdefault("minor", age.group(0))
                 break
-        if "nude" in hits and "art" in hits and self._art_near_nudity(latin, folded):
+        if "nude" in hits and "art_subject" in hits:
+            hits["art_near_nude"] = hits["art_subject"]
+        elif "nude" in hits and "art" in hits and self._art_near_nudity(latin, folded):
             hits["art_near_nude"] = hits["art"]
         return Signals(hits)
 
