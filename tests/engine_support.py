@@ -51,15 +51,10 @@ def pixels(images: list[Any]) -> np.ndarray:
 
 
 @dataclass
-class RecordingModel:
-    """Wraps a model; records the batch size and timesteps of every ``denoise`` call, and
-    optionally poisons with NaN the rows whose conditioning belongs to ``poison_prompt``'s job
-    (matched by the cond tensor) from the ``poison_at``-th call on."""
+class ModelWrapper:
+    """Delegates everything to ``inner``; test doubles subclass it and override one method."""
 
     inner: DiffusionModel
-    calls: list[int] = field(default_factory=list)
-    poison_cond: torch.Tensor | None = None
-    poison_at: int = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -71,6 +66,17 @@ class RecordingModel:
     @property
     def schedule(self) -> Any:
         return self.inner.schedule
+
+
+@dataclass
+class RecordingModel(ModelWrapper):
+    """Wraps a model; records the batch size and timesteps of every ``denoise`` call, and
+    optionally poisons with NaN the rows whose conditioning belongs to ``poison_prompt``'s job
+    (matched by the cond tensor) from the ``poison_at``-th call on."""
+
+    calls: list[int] = field(default_factory=list)
+    poison_cond: torch.Tensor | None = None
+    poison_at: int = 0
 
     def denoise(self, latents: torch.Tensor, timesteps: torch.Tensor, cond: torch.Tensor,
                 uncond: torch.Tensor, guidance: torch.Tensor, *, tile: bool = False) -> torch.Tensor:

@@ -10,27 +10,14 @@ import torch
 
 from pixelmill.engine import Completed, Engine, Failed
 from pixelmill.engine.prompt_cache import PromptCache, prompt_key
-from pixelmill.models.base import DiffusionModel
-from tests.engine_support import request, tiny_model
+from tests.engine_support import ModelWrapper, request, tiny_model
 
 
 @dataclass
-class CountingModel:
+class CountingModel(ModelWrapper):
     """Wraps a model; records the prompts of every ``encode_prompts_batch`` call."""
 
-    inner: DiffusionModel
     batches: list[int] = field(default_factory=list)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    @property
-    def info(self) -> Any:
-        return self.inner.info
-
-    @property
-    def schedule(self) -> Any:
-        return self.inner.schedule
 
     def encode_prompts_batch(self, prompts: Any) -> Any:
         self.batches.append(len(prompts))

@@ -21,26 +21,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from pixelmill.models.index import ModelIndex
 from pixelmill.models.samplers import NoiseSchedule, Sampler
 
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What callers need to know about a model.
-
-    - ``native_size``: (width, height) in pixels the model was trained at.
-    - ``multiple``: width and height must be multiples of this (latent scale x UNet downsampling).
-    - ``latent_scale``: pixels per latent cell (1 for a pixel-space model).
-    - ``latent_channels``: channels of the latents.
-    - ``default_steps``: steps a job runs when the prompt does not say.
-    """
-
-    model_id: str
-    native_size: tuple[int, int]
-    multiple: int
-    latent_scale: int
-    latent_channels: int
-    default_steps: int
+ModelInfo = ModelIndex
+"""What callers need to know about a model: its id, native size, size multiple, latent scale
+and channels, default steps. The same record the torch-free :mod:`pixelmill.models.index` reads
+from ``model_index.json``, so the gateway and the backend can never disagree."""
 
 
 @dataclass(frozen=True)

@@ -95,14 +95,7 @@ class DiffusersModel:
             or min(self.tokenizer.model_max_length, getattr(text_cfg, "max_position_embeddings", 77), 77)
         )
         self._use_mask = getattr(text_cfg, "model_type", "") not in ("clip_text_model", "clip")
-        self.info = ModelInfo(
-            model_id=meta.model_id,
-            native_size=meta.native_size,
-            multiple=meta.multiple,
-            latent_scale=meta.latent_scale,
-            latent_channels=meta.latent_channels,
-            default_steps=meta.default_steps,
-        )
+        self.info: ModelInfo = meta
 
     # 1. text -----------------------------------------------------------------------------------
     def encode_prompts(self, positive: Sequence[tuple[str, float]], negative: str) -> Conditioning:
