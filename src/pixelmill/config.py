@@ -29,6 +29,8 @@ class Settings:
       ``PIXELMILL_S3_ENDPOINT`` for S3-compatible servers).
     - ``events_url``: ``memory://`` or ``redis://host:port/db``.
     - ``model_path``: a diffusers-format folder; empty means the built-in model.
+    - ``webhook_allow_private``: let webhooks reach private, loopback and link-local addresses
+      (``PIXELMILL_WEBHOOK_ALLOW_PRIVATE=1``; default off, see :mod:`pixelmill.gateway.egress`).
     """
 
     database_url: str = ""
@@ -37,6 +39,7 @@ class Settings:
     s3_endpoint: str | None = None
     model_path: str = ""
     checkpoint_every: int = 10
+    webhook_allow_private: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -49,4 +52,6 @@ class Settings:
             s3_endpoint=os.environ.get("PIXELMILL_S3_ENDPOINT") or None,
             model_path=os.environ.get("PIXELMILL_MODEL", ""),
             checkpoint_every=int(os.environ.get("PIXELMILL_CHECKPOINT_EVERY", "10")),
+            webhook_allow_private=os.environ.get("PIXELMILL_WEBHOOK_ALLOW_PRIVATE", "0").strip().lower()
+            in ("1", "true", "yes", "on"),
         )

@@ -60,6 +60,11 @@ CHECKPOINTS = Counter(
     "pixelmill_checkpoints_total", "Checkpoint writes, by result (ok, refused, corrupt).", ["result"],
     registry=REGISTRY,
 )
+WEBHOOKS = Counter(
+    "pixelmill_webhook_deliveries_total",
+    "Webhook delivery attempts by result (delivered, retry, dropped after the last retry, denied by "
+    "the egress policy).", ["result"], registry=REGISTRY,
+)
 WORKER_HEARTBEAT = Gauge(
     "pixelmill_worker_last_heartbeat_timestamp", "Unix time of a worker's last heartbeat.", ["worker"],
     registry=REGISTRY,

@@ -71,7 +71,7 @@ def job_action(
     """A follow-up of one image: upscale (subtle, creative), vary (subtle, strong, region), zoom
     out, pan, reroll; remix with an edited ``prompt``. 202 with the new job."""
     key = check_idempotency_key(idempotency_key)
-    url = check_webhook_url(body.webhook_url)
+    url = check_webhook_url(body.webhook_url, allow_private=gw.webhooks.allow_private)
     raw = body.model_dump(exclude={"webhook_url"}, exclude_none=True)
     try:
         spec = parse_body(raw)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from pixelmill.gateway.auth import SESSION_COOKIE, Principal
+from pixelmill.gateway.egress import EgressDenied, check_url
 from pixelmill.gateway.errors import ApiError, not_found
 from pixelmill.gateway.images import serve_image
 from pixelmill.gateway.ratelimit import refuse
@@ -114,11 +115,21 @@ def owned_job(gw: Gateway, job_id: str, user_id: str) -> Job:
     return job
 
 
-def check_webhook_url(url: str | None) -> str | None:
+def check_webhook_url(url: str | None, *, allow_private: bool) -> str | None:
+    """``url`` if the server may deliver webhooks to it, else 400 ``invalid_webhook_url``.
+
+    An absolute http(s) URL whose host is not ``localhost`` nor a non-public IP literal (any
+    spelling: ``2130706433``, ``0x7f.1``, ``[::ffff:127.0.0.1]``...), unless ``allow_private``.
+    No DNS lookup here (submit stays fast); delivery checks the resolved addresses
+    (:mod:`pixelmill.gateway.egress`)."""
     if url is None:
         return None
     if not re.match(r"^https?://[^\s/?#]+[^\s]*$", url):
         raise ApiError(400, "invalid_webhook_url", "webhook_url must be an absolute http:// or https:// URL")
+    try:
+        check_url(url, allow_private=allow_private, resolve=None)
+    except EgressDenied as exc:
+        raise ApiError(400, "invalid_webhook_url", str(exc)) from None
     return url
 
 
@@ -225,7 +236,7 @@ def imagine(
     pre-filter refuses the prompt, 400 ``invalid_prompt`` with the parser's message, 403 when the
     tier does not allow the mode or steps, 429 on rate limits."""
     key = check_idempotency_key(idempotency_key)
-    url = check_webhook_url(body.webhook_url)
+    url = check_webhook_url(body.webhook_url, allow_private=gw.webhooks.allow_private)
     jobs = gw.submitter.imagine(p.user, body.prompt, idempotency_key=key, webhook_url=url,
                                 private=body.private)
     return accepted(gw, jobs, url)

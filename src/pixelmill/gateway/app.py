@@ -109,6 +109,7 @@ def create_app(
         ratelimit_url=_ratelimit_url(settings, options),
         shape=shape or deployment_shape(settings, create=start_worker),
         webhook_base_s=options.webhook_base_s,
+        webhook_allow_private=settings.webhook_allow_private,
     )
     if start_worker:
         gw.worker = EmbeddedWorker(_worker_factory(settings, gw))

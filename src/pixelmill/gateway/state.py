@@ -85,12 +85,12 @@ class Gateway:
     @classmethod
     def build(cls, *, policy: Policy, store: JobStore, blobs: BlobStore, bus: EventBus, secret: bytes,
               prefilter: Any, signin: SigninTokens, ratelimit_url: str, shape: ModelShape,
-              webhook_base_s: float = 1.0) -> Gateway:
+              webhook_base_s: float = 1.0, webhook_allow_private: bool = False) -> Gateway:
         auth = Authenticator(store, secret)
         limiter = RateLimiter(policy, ratelimit_url)
         submitter = Submitter(store, policy, limiter, BatchScreener(prefilter), ViolationTracker(), shape,
                               blobs=blobs)
-        sender = WebhookSender(base_s=webhook_base_s)
+        sender = WebhookSender(base_s=webhook_base_s, allow_private=webhook_allow_private)
         estimator = QueueEstimator()
 
         watcher = JobWatcher(store.get, job_view, lambda uid: user_secret(secret, uid), sender)

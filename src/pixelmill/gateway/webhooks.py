@@ -12,6 +12,14 @@ Contract:
 - A 2xx answer is success. Anything else (or a network error) is retried with exponential
   backoff and full jitter: attempt ``n`` waits ``uniform(0.5, 1) * min(cap, base * 2**(n-1))``,
   up to ``max_attempts`` deliveries; then the event is dropped and logged.
+- Egress policy (:mod:`pixelmill.gateway.egress`): before each delivery the URL's host is
+  resolved; if it is ``localhost`` or any address it resolves to is not public (loopback,
+  private, link-local such as cloud metadata, multicast, ...), nothing is sent and the event is
+  dropped at once (a permanent failure, no retries) with a warning that names the host, never
+  the secret. ``allow_private`` (``PIXELMILL_WEBHOOK_ALLOW_PRIVATE``) turns the check off. A
+  resolver error is a network failure and is retried. Known gap (DNS rebinding): the transport
+  resolves the host again when it connects, so a resolver that changes its answer between the
+  check and the connect can still reach a private address.
 
 Deliveries run on one background thread per :class:`WebhookSender` so a slow receiver never
 delays an API request. Pending retries live in memory: a gateway restart loses them (the job's
@@ -26,6 +34,7 @@ import hmac
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +42,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from pixelmill.gateway.egress import EgressDenied, Resolver, check_url
+from pixelmill.observability import WEBHOOKS
 
 log = logging.getLogger("pixelmill.gateway.webhooks")
 
@@ -77,6 +89,9 @@ class WebhookSender:
     - ``base_s`` / ``cap_s``: backoff base and ceiling; ``max_attempts``: deliveries per event.
     - ``timeout_s``: per delivery; ``post``: injectable transport (defaults to httpx) for tests of
       the retry policy; the real tests use a real HTTP receiver.
+    - ``allow_private``: deliver to non-public addresses too (default off); ``resolve``: the
+      resolver the egress check uses (``socket.getaddrinfo``'s signature; injectable for tests).
+    - ``denied``: how many events the egress check refused (since construction).
     """
 
     def __init__(
@@ -87,12 +102,17 @@ class WebhookSender:
         max_attempts: int = 6,
         timeout_s: float = 5.0,
         post: Callable[[str, bytes, dict[str, str]], int] | None = None,
+        allow_private: bool = False,
+        resolve: Resolver = socket.getaddrinfo,
     ) -> None:
         self.base_s = base_s
         self.cap_s = cap_s
         self.max_attempts = max_attempts
         self.timeout_s = timeout_s
         self._post = post or self._httpx_post
+        self.allow_private = allow_private
+        self._resolve = resolve
+        self.denied = 0
         self._heap: list[_Delivery] = []
         self._cv = threading.Condition()
         self._seq = 0
@@ -152,21 +172,38 @@ class WebhookSender:
             SIGNATURE_HEADER: sign(item.secret, ts, body),
         }
         try:
+            check_url(item.url, allow_private=self.allow_private, resolve=self._resolve)
             status = self._post(item.url, body, headers)
             ok = 200 <= status < 300
             reason = f"HTTP {status}"
-        except Exception as exc:  # any transport failure is retried
+        except EgressDenied as exc:  # permanent: retrying cannot make the address public
+            self.denied += 1
+            WEBHOOKS.labels("denied").inc()
+            log.warning("webhook refused by the egress policy: %s", exc,
+                        extra={"event_id": item.event["id"], "host": _host(item.url)})
+            return
+        except Exception as exc:  # any transport or resolver failure is retried
             ok, reason = False, type(exc).__name__
         if ok:
+            WEBHOOKS.labels("delivered").inc()
             return
         if item.attempt >= self.max_attempts:
+            WEBHOOKS.labels("dropped").inc()
             log.warning("webhook dropped after %d attempts", item.attempt,
                         extra={"event_id": item.event["id"], "reason": reason})
             return
+        WEBHOOKS.labels("retry").inc()
         with self._cv:
             item.due = time.monotonic() + self.backoff(item.attempt)
             heapq.heappush(self._heap, item)
             self._cv.notify()
+
+
+def _host(url: str) -> str:
+    try:
+        return httpx.URL(url).host
+    except httpx.InvalidURL:
+        return "?"
 
 
 class JobWatcher:
