@@ -61,3 +61,30 @@ def test_generation_is_reproducible(tmp_path: Path) -> None:
         )
         assert counts[name] == len((tmp_path / f"{name}.jsonl").read_text().splitlines())
     json.loads((tmp_path / "adversarial.jsonl").read_text().splitlines()[0])
+
+
+def test_training_set_holds_the_extras_and_no_heldout_phrase() -> None:
+    from pixelmill.safety.golden import _heldout_phrases, extra_rows
+
+    extras = extra_rows()
+    assert len(extras) >= 3000
+    assert {r["label"] for r in extras} == {"benign", *CATEGORIES}
+    train_prompts = {r["prompt"] for r in load("train")}
+    assert {r["prompt"] for r in extras} <= train_prompts
+    phrases = _heldout_phrases()
+    leaked = [p for p in train_prompts if any(h in str(p).lower() for h in phrases)]
+    assert not leaked, leaked[:5]
+
+
+def test_an_extra_row_holding_a_heldout_phrase_is_left_out(tmp_path: Path) -> None:
+    from pixelmill.safety.golden import _heldout_phrases, extra_rows
+
+    phrase = _heldout_phrases()[0]
+    rows = [
+        {"prompt": f"a poster of {phrase}, watercolour", "label": "benign", "seed": "a"},
+        {"prompt": "a red barn in the snow", "label": "benign", "seed": "b"},
+    ]
+    (tmp_path / "extra_test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    kept = extra_rows(tmp_path)
+    assert [r["prompt"] for r in kept] == ["a red barn in the snow"]
+    assert kept[0]["seed"] == "extra_test:b"

@@ -60,3 +60,11 @@ def test_non_latin_scripts_survive_in_the_folded_view() -> None:
 
 def test_fold_collapses_whitespace_and_case() -> None:
     assert fold("  A\tB\n C  ") == "a b c"
+
+
+def test_kana_voicing_marks_are_kept() -> None:
+    # Stripping them would make グロ (gore) read as クロ, as in クローズアップ (close-up).
+    assert normalize("グロ").folded == "グロ"
+    assert normalize("ヌード").folded == "ヌード"
+    assert normalize("ｸﾞﾛ").folded == "グロ"  # halfwidth kana compose under NFKC
+    assert normalize("café").folded == "cafe"  # other accents still go

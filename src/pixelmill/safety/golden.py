@@ -218,6 +218,33 @@ def training_rows(rng: random.Random) -> list[dict[str, object]]:
     for phrase in S.TRAIN_BENIGN_EXTRA:
         for style in ("", *rng.sample(S.STYLES_TRAIN, 3)):
             rows.append({"prompt": phrase + style, "label": "benign", "seed": phrase})
+    return rows + extra_rows()
+
+
+def _heldout_phrases() -> list[str]:
+    """Plain, lower-cased held-out seed phrases (what a training row must not contain)."""
+    pools = (S.ADV_HELDOUT, S.ML_HELDOUT, S.BENIGN_HELDOUT)
+    phrases = [_plain(p) for pool in pools for group in pool.values() for p in group]
+    return [p.lower() for p in [*phrases, *S.BENIGN_ML_HELDOUT]]
+
+
+def extra_rows(data_dir: Path = DATA_DIR) -> list[dict[str, object]]:
+    """The training-only labelled prompts of ``data/extra_*.jsonl`` (hand-written in bulk for the
+    embedding head: every category, obfuscations, ~20% non-English, and benign near-misses;
+    rows ``{"prompt", "label", "seed"}`` where ``seed`` groups variants of one idea). A row that
+    contains a held-out seed phrase is left out, so the held-out pool stays unseen."""
+    heldout = _heldout_phrases()
+    rows: list[dict[str, object]] = []
+    for path in sorted(data_dir.glob("extra_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            text = str(row["prompt"]).lower()
+            if any(phrase in text for phrase in heldout):
+                continue
+            seed = f"{path.stem}:{row['seed']}"
+            rows.append({"prompt": row["prompt"], "label": row["label"], "seed": seed})
     return rows
 
 

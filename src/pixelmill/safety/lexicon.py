@@ -42,7 +42,11 @@ from pixelmill.safety.verdict import (
 )
 
 ART_WINDOW = 3
-"""Most words between a nudity term and the art/medical term that excuses it."""
+"""Most words between a nudity term and the art/medical term after it that excuses it."""
+ART_WINDOW_BEFORE = 5
+"""Most words between an art/medical term and the nudity term after it ("a renaissance painting
+of adam and eve, nude", "an academic charcoal study of a male nude"): a style word that opens
+the prompt describes its subject; one trailing far after it is a style tag."""
 _WORD = re.compile(r"[a-z]{4,}")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _MASKED = re.compile(r"(?<![a-z*#])[a-z]*[*#]+[a-z*#]*(?![a-z*#])")
@@ -51,6 +55,30 @@ _AGE = re.compile(
     r"(?:\s*-?\s*old)?"
 )
 _DIGIT_RUN = re.compile(r"(\d)\1{2,}")
+# An age written before the number: "girl aged 9", "at the age of 12", "edad de 10".
+_AGE_BEFORE = re.compile(
+    r"(?<![a-z])(?:aged?|age\s+of|edad\s+de|idade\s+de|alter\s+von|eta\s+di)\s+(\d{1,6})(?!\d)"
+)
+# Antisemitic "echo" parentheses around a word: "(((globalists)))".
+_ECHO = re.compile(r"\({3}\s*[^\W\d_]{2,}")
+# A body part with a destroying verb right after it ("tongue cut out", "face torn off",
+# "skull caved in"). The strong verbs are gore alone; the weak ones ("cut off", "crushed") also
+# name cropping or accidents and need a violence word elsewhere in the prompt.
+_BODY = (
+    r"(?:tongues?|eyes?|eyeballs?|fingers?|fingernails?|teeth|toes?|ears?|nose|lips?|limbs?|arms?|legs?|"
+    r"hands?|feet|heads?|faces?|skulls?|jaws?|scalps?|skin|flesh|intestines|guts|bowels|organs|hearts?|"
+    r"spine|kneecaps?|ribcage|ribs|throats?|genitals|eye\s+sockets?)"
+)
+_STRONG_DESTROY = (
+    r"(?:ripped|torn|gouged|hacked|chopped|blown|sawn|sawed|yanked)\s+(?:off|out|open)|caved\s+in|"
+    r"smashed\s+in|bashed\s+in|spilling\s+out|spilled\s+out|being\s+(?:drilled|ripped|torn|skinned)"
+)
+_WEAK_DESTROY = (
+    r"(?:cut|sliced|peeled|peeling|pulled|twisted|split)\s+(?:off|out|open)|crushed|drilled|melting|mangled|"
+    r"hanging\s+out|jutting\s+out"
+)
+_BODY_STRONG = re.compile(rf"(?<![a-z]){_BODY}\s+(?:\w+\s+)?(?:{_STRONG_DESTROY})(?![a-z])")
+_BODY_WEAK = re.compile(rf"(?<![a-z]){_BODY}\s+(?:{_WEAK_DESTROY})(?![a-z])")
 
 
 def _ages(number: str) -> set[int]:
@@ -249,6 +277,10 @@ _GROUPS: dict[str, tuple[str, ...]] = {
     "self_harm_soft": T.SELF_HARM_SOFT,
     "self_harm_int": T.SELF_HARM_INTENSIFIER,
     "self_harm_safe": T.SELF_HARM_SAFE,
+    "attacker": T.ATTACKER,
+    "explicit": T.EXPLICIT,
+    "minor_abbrev": T.MINOR_ABBREV,
+    "extremist_counter": T.EXTREMIST_COUNTER,
 }
 _UNMASK_ORDER = (
     "minor_strong",
@@ -263,7 +295,15 @@ _UNMASK_ORDER = (
 )
 # Groups whose long words are also matched with one letter dropped (context groups excluded;
 # FUZZY_STOPLIST keeps real words such as "niger" out).
-_FUZZY_GROUPS = frozenset(_GROUPS) - {"art", "art_subject", "self_harm_safe", "suggestive"}
+_FUZZY_GROUPS = frozenset(_GROUPS) - {
+    "art",
+    "art_subject",
+    "self_harm_safe",
+    "suggestive",
+    "explicit",
+    "minor_abbrev",
+    "extremist_counter",
+}
 
 
 class Lexicon:
@@ -275,6 +315,10 @@ class Lexicon:
             for name, terms in _GROUPS.items()
         }
         allow = {latinize(fold(p)) for p in T.ALLOW_PHRASES}
+        # Harmless phrases in other scripts ("ヌードカラー", "голый землекоп") are cut from the
+        # ``folded`` view, where those scripts' terms match.
+        other = sorted(p for p in {fold(q) for q in T.ALLOW_PHRASES} if not p.isascii())
+        self._allow_other = re.compile("|".join(map(re.escape, other))) if other else None
         self._allow = re.compile(
             _TERM_BOUNDARY_L + "(?:" + _trie_regex(_tokens(p, False) for p in allow) + ")" + _TERM_BOUNDARY_R
         )
@@ -335,7 +379,7 @@ class Lexicon:
     def signals(self, norm: Normalized) -> Signals:
         """Match every group over the prompt's views (harmless phrases cut out first)."""
         latin = self._allow.sub(" ", norm.latin)
-        folded = norm.folded
+        folded = norm.folded if self._allow_other is None else self._allow_other.sub(" ", norm.folded)
         hits: dict[str, str] = {}
         for name, group in self.groups.items():
             found = group.find(latin, folded, norm.glued)
@@ -349,6 +393,29 @@ class Lexicon:
             if min(_ages(age.group(1))) < 18:
                 hits.setdefault("minor", age.group(0))
                 break
+        if "minor" not in hits:
+            for age in _AGE_BEFORE.finditer(latin):
+                if min(_ages(age.group(1))) < 18:
+                    hits["minor"] = age.group(0)
+                    break
+        if "hate" not in hits:
+            echo = _ECHO.search(norm.folded)
+            if echo:
+                hits["hate"] = echo.group(0)
+        body = _BODY_STRONG.search(latin)
+        if body is None and ("violence_soft" in hits or "gore" in hits):
+            body = _BODY_WEAK.search(latin)
+        if body is not None:
+            hits.setdefault("violence", body.group(0))
+        if "self_harm_soft" in hits:
+            # Two different self-harm words ("noose ... suicide") make a depiction, not a mention.
+            # Compared by their first five letters, so "suicide" and "suicidal" count once.
+            words = {
+                (re.sub(r"[^a-z]", "", latin[a:b]) if view == "latin" else folded[a:b])[:5]
+                for view, a, b in self.groups["self_harm_soft"].spans(latin, folded)
+            }
+            if len(words) >= 2:
+                hits["self_harm_pair"] = sorted(words)[-1]
         if "nude" in hits and "art_subject" in hits:
             hits["art_near_nude"] = hits["art_subject"]
         elif "nude" in hits and "art" in hits and self._art_near_nudity(latin, folded):
@@ -367,7 +434,8 @@ class Lexicon:
                 if a_view != view:
                     continue
                 gap = texts[view][min(n_end, a_end) : max(n_start, a_start)]
-                if len(gap.split()) <= ART_WINDOW:
+                window = ART_WINDOW_BEFORE if a_end <= n_start else ART_WINDOW
+                if len(gap.split()) <= window:
                     return True
         return False
 
@@ -381,12 +449,17 @@ class Lexicon:
 
         if s["minor_strong"]:
             return block(SEXUAL_MINORS, 1.0, f"minor-sexual term {s['minor_strong']!r}")
-        if s["minor"] and (sexualish or s["suggestive"]):
-            other = sexualish or s["suggestive"]
+        if s["minor"] and (sexualish or s["suggestive"] or s["explicit"]):
+            other = sexualish or s["suggestive"] or s["explicit"]
             return block(SEXUAL_MINORS, 1.0, f"minor term {s['minor']!r} with {other!r}")
-        if (s["person"] or s["celeb"]) and sexualish:
+        if s["minor_abbrev"] and (sexualish or s["suggestive"] or s["explicit"] or s["minor"]):
+            other = sexualish or s["suggestive"] or s["explicit"] or s["minor"]
+            return block(SEXUAL_MINORS, 1.0, f"minor abbreviation {s['minor_abbrev']!r} with {other!r}")
+        if (s["person"] or s["celeb"]) and (sexualish or s["explicit"]):
             return block(
-                REAL_PERSON_SEXUAL, 1.0, f"real person {s['person'] or s['celeb']!r} with {sexualish!r}"
+                REAL_PERSON_SEXUAL,
+                1.0,
+                f"real person {s['person'] or s['celeb']!r} with {sexualish or s['explicit']!r}",
             )
         if s["sex"]:
             return block(SEXUAL, 1.0, f"sexual term {s['sex']!r}")
@@ -396,14 +469,19 @@ class Lexicon:
             return block(VIOLENCE_GORE, 1.0, f"graphic term {s['violence']!r}")
         if s["violence_soft"] and s["gore"]:
             return block(VIOLENCE_GORE, 0.9, f"violence {s['violence_soft']!r} with {s['gore']!r}")
+        if s["attacker"] and s["glorify"]:
+            return block(VIOLENCE_GORE, 0.9, f"attacker {s['attacker']!r} with {s['glorify']!r}")
         if s["hate"]:
             return block(HATE, 1.0, f"hate term {s['hate']!r}")
         if s["group"] and s["dehumanize"]:
             return block(HATE, 0.9, f"group {s['group']!r} with {s['dehumanize']!r}")
-        if s["extremist"] and s["glorify"]:
+        if s["extremist"] and s["glorify"] and not s["extremist_counter"]:
             return block(HATE, 0.9, f"extremist {s['extremist']!r} with {s['glorify']!r}")
         if s["self_harm"]:
             return block(SELF_HARM, 1.0, f"self-harm term {s['self_harm']!r}")
         if s["self_harm_soft"] and s["self_harm_int"] and not s["self_harm_safe"]:
             return block(SELF_HARM, 0.9, f"self-harm {s['self_harm_soft']!r} with {s['self_harm_int']!r}")
+        if s["self_harm_pair"] and not s["self_harm_safe"]:
+            pair = f"{s['self_harm_soft']!r} and {s['self_harm_pair']!r}"
+            return block(SELF_HARM, 0.9, f"self-harm terms {pair}")
         return None

@@ -27,6 +27,10 @@ from dataclasses import dataclass
 # (ZWSP, ZWJ, ZWNJ, LRM/RLM, bidi embeddings, word joiner, BOM, soft hyphen, tag characters).
 _INVISIBLE_EXTRA = {"\u034f", "\u115f", "\u1160", "\u17b4", "\u17b5", "\u3164", "\uffa0"}
 
+# Kana voicing marks are letters' own sounds, not accents: stripping them would turn "グロ" (gore)
+# into "クロ" (as in "クローズアップ", close-up) and "ヌード" into "ヌート".
+_KANA_MARKS = {"\u3099", "\u309a"}
+
 # Look-alikes that NFKC does not fold (Cyrillic, Greek, a few symbols) -> Latin.
 _CONFUSABLES = str.maketrans(
     {
@@ -157,7 +161,7 @@ def _fold_keep_gaps(text: str) -> str:
     text = "".join(ch for ch in text if not _is_invisible(ch))
     text = text.casefold()
     decomposed = unicodedata.normalize("NFD", text)
-    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch) or ch in _KANA_MARKS)
     text = unicodedata.normalize("NFC", text)
     return _GAPS.sub("  ", text).strip()
 
