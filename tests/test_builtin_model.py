@@ -102,6 +102,18 @@ def test_training_smoke_micro_recipe(tmp_path: Path) -> None:
     assert images[0].size == (32, 32)
 
 
+def test_unet_is_saved_in_half_precision_and_computed_in_fp32(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    train_demo_model(tmp_path / "m", seed=0, recipe=Recipe.micro())
+    saved = load_file(tmp_path / "m" / "unet" / "diffusion_pytorch_model.safetensors")
+    assert {t.dtype for t in saved.values()} == {torch.float16}
+    model = load_model(tmp_path / "m", device="cpu")
+    assert {p.dtype for p in model.unet.parameters()} == {torch.float32}  # type: ignore[attr-defined]
+    shipped = load_file(BUILTIN_DIR / "unet" / "diffusion_pytorch_model.safetensors")
+    assert {t.dtype for t in shipped.values()} == {torch.float16}
+
+
 def test_training_is_reproducible_from_seed_and_stop_matches_a_cut_short_run(tmp_path: Path) -> None:
     from dataclasses import replace
 
@@ -121,3 +133,22 @@ def test_training_is_reproducible_from_seed_and_stop_matches_a_cut_short_run(tmp
     assert not all(torch.equal(a[k], d[k]) for k in a)
     index = json.loads((tmp_path / "c" / "model_index.json").read_text())
     assert "--unet-stop 6" in index["pixelmill"]["training"]["command"]
+
+
+def test_decoder_fine_tuning_leaves_the_unet_and_the_encoder_unchanged(tmp_path: Path) -> None:
+    """The decoder is fine-tuned with the encoder frozen and its own generator, before the UNet:
+    the latents, the UNet's batches and so its weights are the same with or without it (what lets
+    a run's decoder be reproduced apart from its UNet)."""
+    from dataclasses import replace
+
+    from safetensors.torch import load_file
+
+    recipe = replace(Recipe.micro(), unet_steps=6)
+    train_demo_model(tmp_path / "plain", seed=2, recipe=recipe)
+    train_demo_model(tmp_path / "tuned", seed=2, recipe=replace(recipe, decoder_steps=3))
+    name = "diffusion_pytorch_model.safetensors"
+    u0, u1 = (load_file(tmp_path / x / "unet" / name) for x in ("plain", "tuned"))
+    assert all(torch.equal(u0[k], u1[k]) for k in u0)
+    v0, v1 = (load_file(tmp_path / x / "vae" / name) for x in ("plain", "tuned"))
+    assert all(torch.equal(v0[k], v1[k]) for k in v0 if k.startswith(("encoder.", "quant_conv.")))
+    assert not all(torch.equal(v0[k], v1[k]) for k in v0 if k.startswith("decoder."))

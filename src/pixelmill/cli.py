@@ -179,7 +179,8 @@ def bench_engine_cmd(model_path: str | None, jobs: int, max_batch: int, short_fr
               help="Decoder fine-tuning steps after the UNet (default: the recipe's).")
 @click.option("--continue-from", "continue_from", default=None, type=click.Path(exists=True, file_okay=False),
               help="Continue the UNet of this folder for --unet-steps more steps (seed from the folder).")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1), help="torch threads.")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1),
+              help="torch threads (the weights depend on it: it is part of the reproduce command).")
 def train_demo_model_cmd(out_dir: str, seed: int, minutes: float | None, ae_steps: int | None,
                          unet_steps: int | None, unet_stop: int | None, decoder_steps: int | None,
                          continue_from: str | None, threads: int) -> None:

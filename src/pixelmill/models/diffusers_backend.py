@@ -56,9 +56,11 @@ class DiffusersModel:
         if not (root / "scheduler").is_dir():
             raise ModelLoadError(f"model folder {root} has no scheduler/ folder")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.unet = UNet2DConditionModel.from_pretrained(root / "unet", local_files_only=True)
+        # fp32 compute whatever the saved dtype (fp16 checkpoints halve the download, not the math)
+        fp32 = {"local_files_only": True, "torch_dtype": torch.float32}
+        self.unet = UNet2DConditionModel.from_pretrained(root / "unet", **fp32)
         self.vae = (
-            AutoencoderKL.from_pretrained(root / "vae", local_files_only=True)
+            AutoencoderKL.from_pretrained(root / "vae", **fp32)
             if (root / "vae").is_dir()
             else None
         )
@@ -74,7 +76,7 @@ class DiffusersModel:
                 f'"pixelmill_text_encoder": "{MINILM}"'
             )
         self.tokenizer = AutoTokenizer.from_pretrained(tok_dir, local_files_only=True)
-        self.text_encoder = AutoModel.from_pretrained(text_dir, local_files_only=True)
+        self.text_encoder = AutoModel.from_pretrained(text_dir, **fp32)
         for module in (self.unet, self.vae, self.text_encoder):
             if module is not None:
                 module.to(self.device).eval().requires_grad_(False)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def plot_loss(training_json: str | Path, png: str | Path) -> Path:
-    """Plot the autoencoder and UNet loss curves of one run side by side."""
+    """Plot the autoencoder and UNet loss curves of one run side by side (plus the decoder
+    fine-tuning and any continuation stages when the run has them)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,9 +34,10 @@ def plot_loss(training_json: str | Path, png: str | Path) -> Path:
     total = secs.get("total_sequential", secs.get("total", 0)) + sum(
         c.get("seconds", 0) for c in run.get("continued") or []
     )
+    threads = int(run.get("threads", 1))
     fig.suptitle(
         f"pixelmill built-in model, seed {run.get('seed')}: {total / 60:.0f} min wall time, "
-        "one thread of a shared 2-core CPU"
+        f"{threads} torch thread{'s' if threads > 1 else ''} on a 2-core CPU"
     )
     fig.tight_layout()
     out = Path(png)

@@ -25,31 +25,36 @@ class Recipe:
     ``cfg_dropout`` (fraction of captions replaced by ""), ``ema_decay``, min-SNR ``snr_gamma``.
     ``unet_stop``: stop after that many UNet steps (the learning-rate schedule still spans
     ``unet_steps``): how a run cut short by ``max_minutes`` is reproduced exactly.
+    ``bf16``: UNet forward passes under bfloat16 autocast (weights, optimizer and loss stay
+    fp32); ~15% faster per sample on this CPU (AVX512-BF16). ``unet_dtype``: the dtype the
+    UNet is saved in ("float16" halves the folder; the backend computes in fp32).
     Sampling defaults written to the model folder: ``default_steps``.
     """
 
     n_scenes: int = 8000
     size: int = 64
     captions_per_scene: int = 2
-    landscape_fraction: float = 0.4
+    landscape_fraction: float = 0.3
     ae_channels: tuple[int, ...] = (16, 32, 64)
     latent_channels: int = 8
     ae_steps: int = 400
     ae_batch: int = 16
     ae_lr: float = 2e-3
     ae_kl: float = 1e-6
-    decoder_steps: int = 0
+    decoder_steps: int = 1200
     decoder_lr: float = 5e-4
-    unet_channels: tuple[int, ...] = (32, 64, 128)
-    unet_steps: int = 2000
-    unet_batch: int = 32
-    unet_lr: float = 6e-4
+    unet_channels: tuple[int, ...] = (48, 96, 192)
+    unet_steps: int = 3300
+    unet_batch: int = 64
+    unet_lr: float = 1e-3
     warmup: int = 100
     cfg_dropout: float = 0.1
-    ema_decay: float = 0.999
+    ema_decay: float = 0.995
     snr_gamma: float = 5.0
     default_steps: int = 24
     unet_stop: int | None = None
+    bf16: bool = True
+    unet_dtype: str = "float16"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +71,7 @@ class Recipe:
             unet_steps=30,
             unet_batch=8,
             warmup=5,
+            decoder_steps=0,
             default_steps=4,
         )
 

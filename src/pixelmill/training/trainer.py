@@ -7,14 +7,16 @@ Recipe (see :class:`~pixelmill.training.recipe.Recipe` for the numbers):
    the autoencoder and the UNet);
 3. train a small AutoencoderKL (64x64x3 <-> 16x16xC, 4x downsampling) on the images;
 4. encode every image to its latent mean, set ``scaling_factor`` = 1 / latent std;
-5. train a UNet2DConditionModel on the latents: epsilon prediction, SD's scaled-linear
+5. fine-tune the decoder with the encoder frozen (sharper pixels; the latents do not change);
+6. train a UNet2DConditionModel on the latents: epsilon prediction, SD's scaled-linear
    schedule, min-SNR loss weighting, AdamW, EMA, and ``cfg_dropout`` of the captions replaced
    by the encoding of "" (the unconditional embedding classifier-free guidance uses);
-6. write a diffusers-format folder: ``model_index.json``, ``unet/``, ``vae/``, ``scheduler/``,
+7. write a diffusers-format folder: ``model_index.json``, ``unet/``, ``vae/``, ``scheduler/``,
    ``training.json`` (recipe, steps reached, seconds, loss curve). No ``text_encoder/``:
    ``model_index.json`` names the MiniLM package instead.
 
-Contract: the same recipe and seed on one thread give the same weights; a checkpoint of the
+Contract: the same recipe, seed and thread count on one machine give the same weights
+(``threads`` is recorded and is part of the reproduce command); a checkpoint of the
 folder is written every ``save_every`` UNet steps so a run cut short still leaves a model.
 """
 
@@ -54,6 +56,7 @@ class TrainReport:
     out: Path
     seed: int
     recipe: Recipe
+    threads: int = 1
     ae_steps: int = 0
     unet_steps: int = 0
     decoder_steps: int = 0
@@ -65,6 +68,7 @@ class TrainReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "seed": self.seed,
+            "threads": self.threads,
             "recipe": self.recipe.to_json(),
             "ae_steps": self.ae_steps,
             "unet_steps": self.unet_steps,
@@ -307,7 +311,8 @@ def train_unet(
         noise = torch.randn(x0.shape, generator=gen)
         a = alphas[t].view(b, 1, 1, 1)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
-        pred = unet(xt, t, encoder_hidden_states=context).sample
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.bf16 and xt.device.type == "cpu"):
+            pred = unet(xt, t, encoder_hidden_states=context).sample.float()
         snr = alphas[t] / (1 - alphas[t])
         weight = torch.clamp(snr, max=recipe.snr_gamma) / snr
         loss = (weight * (pred - noise).pow(2).mean(dim=(1, 2, 3))).mean()
@@ -327,12 +332,20 @@ def train_unet(
     return ema
 
 
+def save_unet(unet: Any, out: Path, recipe: Recipe) -> None:
+    """Write ``out/unet`` in ``recipe.unet_dtype`` (a copy is cast; ``unet`` is left as it is)."""
+    import copy
+
+    dtype = getattr(torch, recipe.unet_dtype)
+    copy.deepcopy(unet).to(dtype).save_pretrained(out / "unet", safe_serialization=True)
+
+
 def write_model_folder(out: Path, unet: Any, ae: Any, recipe: Recipe, report: TrainReport) -> None:
     """The diffusers-format folder the engine's backend loads (see the module docstring)."""
     import diffusers
 
     out.mkdir(parents=True, exist_ok=True)
-    unet.save_pretrained(out / "unet", safe_serialization=True)
+    save_unet(unet, out, recipe)
     ae.save_pretrained(out / "vae", safe_serialization=True)
     sched = out / "scheduler"
     sched.mkdir(exist_ok=True)
@@ -374,11 +387,10 @@ def write_model_folder(out: Path, unet: Any, ae: Any, recipe: Recipe, report: Tr
 def training_command(report: TrainReport) -> str:
     """The command that reproduces this folder (``--unet-stop`` when a run was cut short)."""
     cmd = (
-        f"pixelmill train demo-model --out DIR --seed {report.seed} "
+        f"pixelmill train demo-model --out DIR --seed {report.seed} --threads {report.threads} "
         f"--ae-steps {report.ae_steps} --unet-steps {report.recipe.unet_steps}"
     )
-    if report.decoder_steps:
-        cmd += f" --decoder-steps {report.decoder_steps}"
+    cmd += f" --decoder-steps {report.decoder_steps}"
     if report.unet_steps < report.recipe.unet_steps:
         cmd += f" --unet-stop {report.unet_steps}"
     return cmd
@@ -423,7 +435,7 @@ def train_demo_model(
     emit: Log = log or (lambda _r: None)
     start = time.monotonic()
     deadline = start + 60 * max_minutes if max_minutes else None
-    report = TrainReport(out=out, seed=seed, recipe=recipe)
+    report = TrainReport(out=out, seed=seed, recipe=recipe, threads=torch.get_num_threads())
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
 
@@ -442,7 +454,12 @@ def train_demo_model(
     ae = build_autoencoder(recipe)
     train_autoencoder(ae, images, recipe, gen, emit, report)
     report.seconds["autoencoder"] = round(time.monotonic() - t0, 1)
-    # 4. latents
+    # 4. decoder fine-tuning (encoder frozen, so the latents below do not depend on it); it runs
+    # before the UNet so that the wall-time cap (``max_minutes``) bounds the whole run.
+    t0 = time.monotonic()
+    finetune_decoder(ae, images, recipe, seed, emit, report)
+    report.seconds["decoder"] = round(time.monotonic() - t0, 1)
+    # 5. latents
     latents = encode_latents(ae, images)
     scale = float(1.0 / latents.std())
     ae.register_to_config(scaling_factor=scale)
@@ -450,7 +467,7 @@ def train_demo_model(
     out.mkdir(parents=True, exist_ok=True)
     ae.save_pretrained(out / "vae", safe_serialization=True)
     emit({"phase": "latents", "shape": list(latents.shape), "scaling_factor": scale})
-    # 5. UNet
+    # 6. UNet
     t0 = time.monotonic()
     unet = build_unet(recipe)
 
@@ -463,14 +480,8 @@ def train_demo_model(
     ema = train_unet(
         unet, latents, table, index, empty, recipe, gen, emit, report, deadline=deadline, save=save
     )
-    save(ema)
-    # 6. decoder fine-tuning (encoder frozen: the UNet's latents stay valid)
-    t0 = time.monotonic()
-    finetune_decoder(ae, images, recipe, seed, emit, report)
-    report.seconds["decoder"] = round(time.monotonic() - t0, 1)
     # 7. folder
-    report.seconds["total"] = round(time.monotonic() - start, 1)
-    write_model_folder(out, ema, ae, recipe, report)
+    save(ema)
     emit({"phase": "done", "seconds": report.seconds})
     return report
 
@@ -515,7 +526,7 @@ def continue_demo_model(
 
     def save(ema: Any) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        ema.save_pretrained(out / "unet", safe_serialization=True)
+        save_unet(ema, out, stage)
         if out.resolve() != source.resolve():
             ae.save_pretrained(out / "vae", safe_serialization=True)
             import shutil
