@@ -54,12 +54,19 @@ def embed(encoder: TextEncoder, lexicon: Lexicon, prompts: list[str]) -> np.ndar
 
 
 def fit_head(
-    x: torch.Tensor, y: torch.Tensor, class_weights: torch.Tensor, classes: tuple[str, ...], hidden: int = 0
+    x: torch.Tensor,
+    y: torch.Tensor,
+    class_weights: torch.Tensor,
+    classes: tuple[str, ...],
+    hidden: int = 0,
+    epochs: int = MLP_EPOCHS,
+    weight_decay: float = MLP_WEIGHT_DECAY,
 ) -> Head:
     """Class-balanced cross-entropy, full batch, Adam with weight decay, fixed seed.
 
     ``hidden`` 0: multinomial logistic regression. ``hidden`` H: one ReLU layer of H units with
-    dropout (an MLP; it can combine features a linear head cannot, such as minor + sexual).
+    dropout (an MLP; it can combine features a linear head cannot, such as minor + sexual),
+    trained ``epochs`` full-batch epochs with ``weight_decay``.
     Returns a :class:`Head` without thresholds."""
     torch.manual_seed(0)
     n_out = int(class_weights.shape[0])
@@ -76,8 +83,8 @@ def fit_head(
         return Head(weight, linear.bias.detach().numpy().astype(np.float32), classes, {})
     first, last = torch.nn.Linear(x.shape[1], hidden), torch.nn.Linear(hidden, n_out)
     net = torch.nn.Sequential(first, torch.nn.ReLU(), torch.nn.Dropout(MLP_DROPOUT), last)
-    opt = torch.optim.Adam(net.parameters(), lr=MLP_LR, weight_decay=MLP_WEIGHT_DECAY)
-    for _ in range(MLP_EPOCHS):
+    opt = torch.optim.Adam(net.parameters(), lr=MLP_LR, weight_decay=weight_decay)
+    for _ in range(epochs):
         opt.zero_grad()
         loss = loss_fn(net(x * SCALE), y)
         loss.backward()
@@ -113,15 +120,12 @@ def cached_embed(encoders: list[TextEncoder], lexicon: Lexicon, prompts: list[st
 def main() -> None:
     import argparse
 
-    global HIDDEN
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=HIDDEN, help="hidden units (0: logistic regression)")
     parser.add_argument("--dry-run", action="store_true", help="print the summary, do not write the head")
     parser.add_argument("--epochs", type=int, default=MLP_EPOCHS, help="MLP epochs (full batch)")
     parser.add_argument("--weight-decay", type=float, default=MLP_WEIGHT_DECAY, help="MLP weight decay")
     args = parser.parse_args()
-    HIDDEN = args.hidden
-    globals().update(MLP_EPOCHS=args.epochs, MLP_WEIGHT_DECAY=args.weight_decay)
     torch.manual_seed(0)
     torch.set_num_threads(1)
     # fp32 ONNX gives the torch encoder's vectors (to ~1e-7); int8 rows are added as a second copy
@@ -145,7 +149,7 @@ def main() -> None:
     oof = np.zeros((len(train), len(classes)), dtype=np.float32)
     for k in range(FOLDS):
         fit = torch.from_numpy(folds != k)
-        fold_head = fit_head(x[fit], y[fit], weights, classes, HIDDEN)
+        fold_head = fit_head(x[fit], y[fit], weights, classes, args.hidden, args.epochs, args.weight_decay)
         oof[folds == k] = fold_head.probabilities(x[torch.from_numpy(folds == k)].numpy())
     benign_rows = (y == 0).numpy()
     thresholds = {
@@ -153,7 +157,7 @@ def main() -> None:
         for i, c in enumerate(classes)
         if i > 0
     }
-    fitted = fit_head(x, y, weights, classes, HIDDEN)
+    fitted = fit_head(x, y, weights, classes, args.hidden, args.epochs, args.weight_decay)
     head = Head(fitted.weight, fitted.bias, classes, thresholds, fitted.hidden)
     if not args.dry_run:
         head.save(HEAD_PATH)
@@ -192,7 +196,9 @@ def main() -> None:
         json.dumps(
             {
                 "train_rows": len(train),
-                "hidden": HIDDEN,
+                "hidden": args.hidden,
+                "epochs": args.epochs,
+                "weight_decay": args.weight_decay,
                 "cv_with_rules": cv_combined,
                 "thresholds": thresholds,
                 "cv_recall_embedding_only": round(

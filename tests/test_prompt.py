@@ -238,6 +238,15 @@ def test_empty_prompt(text: str) -> None:
         parse(text)
 
 
+def test_control_characters_are_refused_but_whitespace_and_zero_width_pass() -> None:
+    # PostgreSQL text cannot hold NUL: before this check such a prompt was a 500 at submit
+    for bad, code in (("a cat \x00 dog", "U+0000"), ("a cat\x1b[31m", "U+001B")):
+        with pytest.raises(PromptError, match=f"control character {re.escape(code)}"):
+            parse(bad)
+    assert parse("a cat\tin a\nhat").text == "a cat in a hat"
+    assert parse("a ca\u200bt").text == "a ca\u200bt"  # format characters are kept (safety reads them)
+
+
 def test_prompt_length_limit() -> None:
     parse("a" * MAX_PROMPT_CHARS)
     with pytest.raises(PromptError, match=f"{MAX_PROMPT_CHARS + 1} characters; the limit is 2000"):

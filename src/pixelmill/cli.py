@@ -176,7 +176,7 @@ def bench_engine_cmd(model_path: str | None, jobs: int, max_batch: int, short_fr
 @click.option("--unet-stop", default=None, type=click.IntRange(1),
               help="Stop the UNet after this many steps (the schedule still spans --unet-steps).")
 @click.option("--decoder-steps", default=None, type=click.IntRange(0),
-              help="Decoder fine-tuning steps after the UNet (default: the recipe's).")
+              help="Decoder fine-tuning steps, before the UNet (default: the recipe's).")
 @click.option("--continue-from", "continue_from", default=None, type=click.Path(exists=True, file_okay=False),
               help="Continue the UNet of this folder for --unet-steps more steps (seed from the folder).")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1),

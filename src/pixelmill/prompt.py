@@ -10,7 +10,8 @@ A prompt is ``[image URLs] text [--param value ...]``::
   collapsed to one space. Parameter names are case-insensitive.
 - ``::`` splits the text into a multi-prompt; a number glued to ``::`` (``dog::2``, ``::-0.5``)
   is the weight of the part before it (default 1, range -1000..1000, the sum must be > 0).
-- The whole prompt may have at most ``MAX_PROMPT_CHARS`` (2000) characters.
+- The whole prompt may have at most ``MAX_PROMPT_CHARS`` (2000) characters, and no control
+  characters other than whitespace (a NUL byte, an escape...: no store can keep them faithfully).
 
 :func:`parse` raises only :class:`PromptError` (a ``ValueError``) whose message names the
 parameter, says the valid range, and for an unknown name suggests the nearest known one.
@@ -53,6 +54,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -384,6 +386,12 @@ def parse(text: str) -> PromptSpec:
     if len(text) > MAX_PROMPT_CHARS:
         raise PromptError(
             f"the prompt has {len(text)} characters; the limit is {MAX_PROMPT_CHARS}; shorten it",
+        )
+    control = next((c for c in text if unicodedata.category(c) == "Cc" and not c.isspace()), None)
+    if control is not None:
+        raise PromptError(
+            f"the prompt contains the control character U+{ord(control):04X} at position "
+            f"{text.index(control)}; remove it"
         )
     tokens = text.split()
     start = next((i for i, t in enumerate(tokens) if _PARAM_TOKEN.fullmatch(t)), len(tokens))

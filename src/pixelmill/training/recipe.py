@@ -18,7 +18,8 @@ class Recipe:
     Data: ``n_scenes`` procedural scenes at ``size`` px, ``captions_per_scene`` wordings each.
     Autoencoder (AutoencoderKL, 4x downsampling): ``ae_channels``, ``latent_channels``,
     ``ae_steps`` x ``ae_batch`` at ``ae_lr``, KL weight ``ae_kl``.
-    Decoder fine-tuning after the UNet (encoder frozen, so the UNet's latents stay valid):
+    Decoder fine-tuning before the UNet (encoder frozen and its own generator, so neither the
+    latents nor the UNet's batches depend on it):
     ``decoder_steps`` x ``ae_batch`` at a constant ``decoder_lr``.
     UNet (UNet2DConditionModel on the latents): ``unet_channels``, ``unet_steps`` x
     ``unet_batch`` at ``unet_lr`` (linear warm-up ``warmup`` steps, cosine decay to 10%),
