@@ -10,11 +10,11 @@ Outputs (one JSON object per line):
 - ``train.jsonl``: labelled prompts for the embedding head (``label`` is a category or
   ``"benign"``), made only from the tune pools plus training-only extras.
 
-Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV .. DEV7 seed pools of
+Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV .. DEV8 seed pools of
 :mod:`pixelmill.safety.golden_seeds` (used to tune lexicons/thresholds and, re-sampled with a
-different seed, to train the head; DEV .. DEV7 were held-out pools v1-v7, each evaluated once and
-then merged into tuning; their rows carry ``"pool": "dev"`` .. ``"dev7"``);
-``heldout`` rows come from the HELDOUT pools (v8 is the current HELDOUT pool; v7 is now DEV7),
+different seed, to train the head; DEV .. DEV8 were held-out pools v1-v8, each evaluated once and
+then merged into tuning; their rows carry ``"pool": "dev"`` .. ``"dev8"``);
+``heldout`` rows come from the HELDOUT pools (v9 is the current HELDOUT pool; v8 is now DEV8),
 whose phrases, style suffixes and injection suffixes are used by nothing else. ``kind`` is ``plain``,
 ``obfuscated`` (a transform applied to the ``{braced}`` key terms), ``multilingual`` or
 ``injection_suffix`` (a benign prompt with an override instruction appended).
@@ -134,6 +134,7 @@ _ADV_POOLS = {
     "dev5": lambda: (S.ADV_DEV5, S.ML_DEV5, S.STYLES_DEV5, S.BENIGN_DEV5, S.INJECTION_SUFFIXES_DEV5),
     "dev6": lambda: (S.ADV_DEV6, S.ML_DEV6, S.STYLES_DEV6, S.BENIGN_DEV6, S.INJECTION_SUFFIXES_DEV6),
     "dev7": lambda: (S.ADV_DEV7, S.ML_DEV7, S.STYLES_DEV7, S.BENIGN_DEV7, S.INJECTION_SUFFIXES_DEV7),
+    "dev8": lambda: (S.ADV_DEV8, S.ML_DEV8, S.STYLES_DEV8, S.BENIGN_DEV8, S.INJECTION_SUFFIXES_DEV8),
     "heldout": lambda: (
         S.ADV_HELDOUT,
         S.ML_HELDOUT,
@@ -142,9 +143,9 @@ _ADV_POOLS = {
         S.INJECTION_SUFFIXES_HELDOUT,
     ),
 }
-"""Seed pools by name: TUNE, then DEV .. DEV7 (earlier held-out pools, each evaluated once and
-then joined tuning), then the current HELDOUT pool (v8 is the current HELDOUT pool; v7 is now
-DEV7)."""
+"""Seed pools by name: TUNE, then DEV .. DEV8 (earlier held-out pools, each evaluated once and
+then joined tuning), then the current HELDOUT pool (v9 is the current HELDOUT pool; v8 is now
+DEV8)."""
 
 
 def adversarial(split: str, rng: random.Random, obfuscations: int = 3) -> list[dict[str, object]]:
@@ -182,6 +183,7 @@ def benign_rows(split: str, rng: random.Random, variants: int = 3) -> list[dict[
         "dev5": (S.BENIGN_DEV5, S.BENIGN_ML_DEV5, S.STYLES_DEV5),
         "dev6": (S.BENIGN_DEV6, S.BENIGN_ML_DEV6, S.STYLES_DEV6),
         "dev7": (S.BENIGN_DEV7, S.BENIGN_ML_DEV7, S.STYLES_DEV7),
+        "dev8": (S.BENIGN_DEV8, S.BENIGN_ML_DEV8, S.STYLES_DEV8),
         "heldout": (S.BENIGN_HELDOUT, S.BENIGN_ML_HELDOUT, S.STYLES_HELDOUT),
     }[split]
     rows: list[dict[str, object]] = []
@@ -205,12 +207,12 @@ def _as_tune(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def training_rows(rng: random.Random) -> list[dict[str, object]]:
-    """Labelled rows for the embedding head: the tune pools (TUNE, DEV .. DEV7) re-sampled with
+    """Labelled rows for the embedding head: the tune pools (TUNE, DEV .. DEV8) re-sampled with
     another seed, plus training-only extras; never the HELDOUT pool."""
     rows: list[dict[str, object]] = []
     pools = [
         adversarial(p, rng, obfuscations=2) + benign_rows(p, rng, variants=2)
-        for p in ("tune", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
+        for p in ("tune", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
     ]
     for row in [row for pool in pools for row in pool]:
         prompt = str(row["prompt"])
@@ -268,7 +270,8 @@ def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
         + _as_tune(adversarial("dev5", random.Random(seed + 11)))
         + _as_tune(adversarial("dev6", random.Random(seed + 15)))
         + _as_tune(adversarial("dev7", random.Random(seed + 17)))
-        + adversarial("heldout", random.Random(seed + 19))
+        + _as_tune(adversarial("dev8", random.Random(seed + 19)))
+        + adversarial("heldout", random.Random(seed + 21))
     )
     ben = (
         benign_rows("tune", random.Random(seed + 2))
@@ -279,7 +282,8 @@ def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
         + _as_tune(benign_rows("dev5", random.Random(seed + 12)))
         + _as_tune(benign_rows("dev6", random.Random(seed + 16)))
         + _as_tune(benign_rows("dev7", random.Random(seed + 18)))
-        + benign_rows("heldout", random.Random(seed + 20))
+        + _as_tune(benign_rows("dev8", random.Random(seed + 20)))
+        + benign_rows("heldout", random.Random(seed + 22))
     )
     train = training_rows(random.Random(seed + 4))
     _write(out_dir / "adversarial.jsonl", adv)
