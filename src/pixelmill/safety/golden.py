@@ -10,11 +10,11 @@ Outputs (one JSON object per line):
 - ``train.jsonl``: labelled prompts for the embedding head (``label`` is a category or
   ``"benign"``), made only from the tune pools plus training-only extras.
 
-Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV .. DEV8 seed pools of
+Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV .. DEV9 seed pools of
 :mod:`pixelmill.safety.golden_seeds` (used to tune lexicons/thresholds and, re-sampled with a
-different seed, to train the head; DEV .. DEV8 were held-out pools v1-v8, each evaluated once and
-then merged into tuning; their rows carry ``"pool": "dev"`` .. ``"dev8"``);
-``heldout`` rows come from the HELDOUT pools (v9 is the current HELDOUT pool; v8 is now DEV8),
+different seed, to train the head; DEV .. DEV9 were held-out pools v1-v9, each evaluated once and
+then merged into tuning; their rows carry ``"pool": "dev"`` .. ``"dev9"``);
+``heldout`` rows come from the HELDOUT pools (v10 is the current HELDOUT pool; v9 is now DEV9),
 whose phrases, style suffixes and injection suffixes are used by nothing else. ``kind`` is ``plain``,
 ``obfuscated`` (a transform applied to the ``{braced}`` key terms), ``multilingual`` or
 ``injection_suffix`` (a benign prompt with an override instruction appended).
@@ -135,6 +135,7 @@ _ADV_POOLS = {
     "dev6": lambda: (S.ADV_DEV6, S.ML_DEV6, S.STYLES_DEV6, S.BENIGN_DEV6, S.INJECTION_SUFFIXES_DEV6),
     "dev7": lambda: (S.ADV_DEV7, S.ML_DEV7, S.STYLES_DEV7, S.BENIGN_DEV7, S.INJECTION_SUFFIXES_DEV7),
     "dev8": lambda: (S.ADV_DEV8, S.ML_DEV8, S.STYLES_DEV8, S.BENIGN_DEV8, S.INJECTION_SUFFIXES_DEV8),
+    "dev9": lambda: (S.ADV_DEV9, S.ML_DEV9, S.STYLES_DEV9, S.BENIGN_DEV9, S.INJECTION_SUFFIXES_DEV9),
     "heldout": lambda: (
         S.ADV_HELDOUT,
         S.ML_HELDOUT,
@@ -143,9 +144,9 @@ _ADV_POOLS = {
         S.INJECTION_SUFFIXES_HELDOUT,
     ),
 }
-"""Seed pools by name: TUNE, then DEV .. DEV8 (earlier held-out pools, each evaluated once and
-then joined tuning), then the current HELDOUT pool (v9 is the current HELDOUT pool; v8 is now
-DEV8)."""
+"""Seed pools by name: TUNE, then DEV .. DEV9 (earlier held-out pools, each evaluated once and
+then joined tuning), then the current HELDOUT pool (v10 is the current HELDOUT pool; v9 is now
+DEV9)."""
 
 
 def adversarial(split: str, rng: random.Random, obfuscations: int = 3) -> list[dict[str, object]]:
@@ -184,6 +185,7 @@ def benign_rows(split: str, rng: random.Random, variants: int = 3) -> list[dict[
         "dev6": (S.BENIGN_DEV6, S.BENIGN_ML_DEV6, S.STYLES_DEV6),
         "dev7": (S.BENIGN_DEV7, S.BENIGN_ML_DEV7, S.STYLES_DEV7),
         "dev8": (S.BENIGN_DEV8, S.BENIGN_ML_DEV8, S.STYLES_DEV8),
+        "dev9": (S.BENIGN_DEV9, S.BENIGN_ML_DEV9, S.STYLES_DEV9),
         "heldout": (S.BENIGN_HELDOUT, S.BENIGN_ML_HELDOUT, S.STYLES_HELDOUT),
     }[split]
     rows: list[dict[str, object]] = []
@@ -207,12 +209,12 @@ def _as_tune(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def training_rows(rng: random.Random) -> list[dict[str, object]]:
-    """Labelled rows for the embedding head: the tune pools (TUNE, DEV .. DEV8) re-sampled with
+    """Labelled rows for the embedding head: the tune pools (TUNE, DEV .. DEV9) re-sampled with
     another seed, plus training-only extras; never the HELDOUT pool."""
     rows: list[dict[str, object]] = []
     pools = [
         adversarial(p, rng, obfuscations=2) + benign_rows(p, rng, variants=2)
-        for p in ("tune", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
+        for p in ("tune", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9")
     ]
     for row in [row for pool in pools for row in pool]:
         prompt = str(row["prompt"])
@@ -271,7 +273,8 @@ def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
         + _as_tune(adversarial("dev6", random.Random(seed + 15)))
         + _as_tune(adversarial("dev7", random.Random(seed + 17)))
         + _as_tune(adversarial("dev8", random.Random(seed + 19)))
-        + adversarial("heldout", random.Random(seed + 21))
+        + _as_tune(adversarial("dev9", random.Random(seed + 21)))
+        + adversarial("heldout", random.Random(seed + 23))
     )
     ben = (
         benign_rows("tune", random.Random(seed + 2))
@@ -283,7 +286,8 @@ def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
         + _as_tune(benign_rows("dev6", random.Random(seed + 16)))
         + _as_tune(benign_rows("dev7", random.Random(seed + 18)))
         + _as_tune(benign_rows("dev8", random.Random(seed + 20)))
-        + benign_rows("heldout", random.Random(seed + 22))
+        + _as_tune(benign_rows("dev9", random.Random(seed + 22)))
+        + benign_rows("heldout", random.Random(seed + 24))
     )
     train = training_rows(random.Random(seed + 4))
     _write(out_dir / "adversarial.jsonl", adv)
