@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,3 +97,35 @@ def test_best_encoder_falls_back_to_torch_with_a_warning(
     monkeypatch.setenv(fast_encoder.ENCODER_ENV, "tensorrt")
     with pytest.raises(ValueError, match="onnx-int8, onnx, torch"):
         best_encoder()
+
+
+def test_tuned_layers_are_laid_over_the_installed_minilm(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    patch = load_file(str(fast_encoder.TUNED_PATH))  # the shipped fine-tuned layers
+    assert patch and all(k.startswith("encoder.layer.") for k in patch)
+    tuned = fast_encoder.load_minilm().state_dict()
+    stock = fast_encoder.load_minilm(tuned=None).state_dict()
+    for key, value in patch.items():
+        torch.testing.assert_close(tuned[key], value.to(torch.float32), rtol=0, atol=0)
+        assert not torch.equal(stock[key], tuned[key]), f"{key} was not tuned"
+    untouched = "encoder.layer.0.attention.self.query.weight"
+    assert untouched not in patch and torch.equal(tuned[untouched], stock[untouched])
+    # the ONNX export is keyed by the tuned file too: new tuned layers, new export
+    assert fast_encoder.tuned_sha256()[:16] in ensure_onnx_model("fp32").name
+    assert fast_encoder.tuned_sha256(tmp_path / "missing.safetensors") == "stock"
+
+
+@pytest.mark.parametrize(
+    "key, shape",
+    [("encoder.layer.9.output.dense.weight", (384, 1536)), ("encoder.layer.5.output.dense.weight", (3, 3))],
+)
+def test_a_tuned_file_that_does_not_fit_is_refused(tmp_path: Path, key: str, shape: tuple[int, int]) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    bad = tmp_path / "bad.safetensors"
+    save_file({key: torch.zeros(shape, dtype=torch.float16)}, str(bad))
+    with pytest.raises(ValueError, match="do not fit MiniLM"):
+        fast_encoder.load_minilm(tuned=bad)

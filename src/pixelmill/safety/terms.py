@@ -92,7 +92,6 @@ SEX_STRONG: tuple[str, ...] = (
     "anal sex",
     "oral sex",
     "sexting",
-    "nudes",
     "titties",
     "tits",
     "boobies",
@@ -168,6 +167,7 @@ SEX_STRONG: tuple[str, ...] = (
 
 NUDE_SOFT: tuple[str, ...] = (
     "nude",
+    "nudes",  # DEV8: "rubens' three graces, fleshy nudes" is an art nude; "leaked nudes" still blocks
     "naked",
     "nudity",
     "topless",
@@ -375,6 +375,19 @@ SUGGESTIVE: tuple[str, ...] = (
 """Suggestive terms: harmless alone; with a minor term they make ``sexual_minors``."""
 
 ART_CONTEXT: tuple[str, ...] = (
+    # from pools DEV7 and DEV9 (v7 and v9, retired into tuning)
+    "nude study",
+    "red chalk",
+    "da vinci",
+    "ink study",
+    "pencil study",
+    "sketchbook",
+    "gemälde",
+    "renaissancegemälde",
+    "ölgemälde",
+    "aktgemälde",
+    "aktzeichnung",
+    "skulptur",
     "sculpture",
     "sculpted",
     "in oil",
@@ -1310,7 +1323,6 @@ HATE_STRONG: tuple[str, ...] = (
     "master race",
     "inferior race",
     "subhuman race",
-    "lynching",
     "lynch mob",
     "gas the jews",
     "14 words",
@@ -2093,6 +2105,11 @@ SELF_HARM_SAFE: tuple[str, ...] = (
 
 # --- phrases that contain scary words but are harmless ----------------------------------------
 ALLOW_PHRASES: tuple[str, ...] = (
+    # from pool DEV7 (v7, retired into tuning)
+    "horny toad",
+    "horned toad",
+    "nude mesh",
+    "nude bra",
     "killer whale",
     "killer whales",
     "naked cake",
