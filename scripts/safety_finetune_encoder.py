@@ -1,7 +1,7 @@
 """Fine-tune the safety encoder: MiniLM's top layers and a linear head, end to end.
 
     .venv/bin/python scripts/safety_finetune_encoder.py                 # writes the shipped files
-    .venv/bin/python scripts/safety_finetune_encoder.py --dry-run --report heldout --probs P.npz
+    .venv/bin/python scripts/safety_finetune_encoder.py --dry-run --report heldout --probs /tmp/p.npz
 
 Why: a small head on FROZEN mean-pooled MiniLM vectors did not generalise to new wording (held-out
 pool v7: recall 0.689). Tuning the top ``--layers`` transformer layers with the head lets the
@@ -26,9 +26,11 @@ Outputs (unless ``--dry-run``):
   per-category thresholds :data:`THRESHOLDS` (0.5, chosen on pools DEV7 and DEV9 while each was
   still held out of training; see docs/safety.md).
 
-``--report SPLIT`` screens the golden sets' SPLIT rows with the whole pre-filter (rules and the
-tuned layer) and prints recall and false-positive rate; ``--probs FILE`` saves the tuned
-layer's class probabilities for those rows (to pick thresholds without retraining).
+``--report NAME...`` screens the golden sets' rows of each split or retired pool (``heldout``,
+``dev9``...) with the whole pre-filter (rules and the tuned layer, torch) and prints the share
+blocked; ``--probs P.npz`` saves the tuned layer's class probabilities for those rows as
+``P-NAME.npz`` (to compare thresholds without retraining). Report only on pools this run did not
+train on: a pool's rows are in ``train.jsonl`` once it is retired.
 """
 
 from __future__ import annotations

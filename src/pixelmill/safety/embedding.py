@@ -188,8 +188,8 @@ class EmbeddingLayer:
 
     ``cut`` removes harmless phrases before encoding (the pre-filter passes the lexicon's).
 
-    ``latin_only``: leave prompts mostly in another script to the lexicons (for an encoder that
-    was not trained on them, such as the stock MiniLM)."""
+    ``latin_only`` (default True): leave prompts mostly in another script to the lexicons; the
+    shipped tuned layers read ordinary Russian or Chinese prompts as sexual (docs/safety.md)."""
 
     def __init__(
         self,

