@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from pixelmill.safety.embedding import HEAD_PATH, Head, encoder_input
-from pixelmill.safety.fast_encoder import MAX_TOKENS, TUNED_PATH, minilm_path
+from pixelmill.safety.fast_encoder import MAX_TOKENS, TUNED_PATH, load_minilm, mean_pool, minilm_path
 from pixelmill.safety.golden import DATA_DIR
 from pixelmill.safety.lexicon import Lexicon
 from pixelmill.safety.normalize import normalize
@@ -62,22 +62,14 @@ def texts_for(lexicon: Lexicon, prompts: list[str]) -> list[str]:
     return [encoder_input(lexicon.prepare(normalize(p)), lexicon.cut_harmless) for p in prompts]
 
 
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(pooled, dim=-1)
-
-
 class Tuner:
     """MiniLM split at layer ``6 - layers``: frozen bottom, trainable top, linear head."""
 
     def __init__(self, layers: int) -> None:
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()), local_files_only=True)
-        self.model = AutoModel.from_pretrained(
-            str(minilm_path()), local_files_only=True, attn_implementation="eager"
-        ).eval()
+        self.model = load_minilm(tuned=None)  # tuning starts from the stock weights
         n = len(self.model.encoder.layer)
         if not 1 <= layers <= n:
             raise ValueError(f"--layers must be in 1..{n}, got {layers}")

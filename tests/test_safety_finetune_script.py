@@ -77,6 +77,6 @@ def test_a_short_run_trains_and_the_shipped_loader_gives_its_vectors(
     batch = tuner.tokenizer(texts, padding=True, return_tensors="pt")
     with torch.inference_mode():
         hidden = model(**batch).last_hidden_state
-    via_loader = script.mean_pool(hidden, batch["attention_mask"]).numpy()
+    via_loader = fast_encoder.mean_pool(hidden, batch["attention_mask"]).numpy()
     # the same vectors as training saw, up to the float16 storage of the tuned weights
     np.testing.assert_allclose(via_loader, tuner.encode(texts), atol=2e-3)

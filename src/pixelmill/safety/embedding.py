@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelmill.safety.fast_encoder import TextEncoder
+from pixelmill.safety.fast_encoder import TextEncoder, load_minilm, mean_pool
 from pixelmill.safety.normalize import Normalized
 from pixelmill.safety.verdict import LAYER_EMBEDDING, Verdict
 
@@ -89,8 +89,6 @@ class Encoder:
             torch.set_num_threads(threads)
         self._torch = torch
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
-        from pixelmill.safety.fast_encoder import load_minilm
-
         self._model = load_minilm(Path(model_path))
         self._lock = threading.Lock()
 
@@ -104,9 +102,7 @@ class Encoder:
                 list(texts), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
             )
             hidden = self._model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+            pooled = mean_pool(hidden, batch["attention_mask"])
         return pooled.numpy().astype(np.float32)
 
 

@@ -67,20 +67,33 @@ def minilm_path() -> Path:
     return path
 
 
-def weights_sha256(model_dir: Path) -> str:
-    """SHA-256 of the source weights (the cache key of the export)."""
+def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with (model_dir / "model.safetensors").open("rb") as fh:
+    with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
+def weights_sha256(model_dir: Path) -> str:
+    """SHA-256 of the source weights (the cache key of the export)."""
+    return _file_sha256(model_dir / "model.safetensors")
+
+
 def tuned_sha256(path: Path = TUNED_PATH) -> str:
     """SHA-256 of the tuned layers' file, or ``"stock"`` when there is none."""
-    if not path.is_file():
-        return "stock"
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return _file_sha256(path) if path.is_file() else "stock"
+
+
+def mean_pool(hidden: Any, mask: Any) -> Any:
+    """Sentence vectors as sentence-transformers makes them: the mean of the token states under
+    ``mask`` (``(n, tokens)``), L2-normalised. Torch tensors in and out; the ONNX export, the
+    torch encoder and the fine-tuning script all pool with this."""
+    import torch
+
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=-1)
 
 
 def load_minilm(model_dir: Path | None = None, tuned: Path | None = TUNED_PATH) -> Any:
@@ -123,9 +136,7 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
             hidden = self.bert(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
             ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1)
+            return mean_pool(hidden, attention_mask)
 
     ids = torch.tensor([[101, 1037, 4937, 2006, 1037, 13523, 102], [101, 1060, 102, 0, 0, 0, 0]])
     mask = (ids != 0).long()

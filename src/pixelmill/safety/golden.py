@@ -27,6 +27,7 @@ import random
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pixelmill.safety import golden_seeds as S
 
@@ -125,33 +126,41 @@ def _row(
     }
 
 
-_ADV_POOLS = {
-    "tune": lambda: (S.ADV_TUNE, S.ML_TUNE, S.STYLES_TUNE, S.BENIGN_TUNE, S.INJECTION_SUFFIXES_TUNE),
-    "dev": lambda: (S.ADV_DEV, S.ML_DEV, S.STYLES_DEV, S.BENIGN_DEV, S.INJECTION_SUFFIXES_DEV),
-    "dev2": lambda: (S.ADV_DEV2, S.ML_DEV2, S.STYLES_DEV2, S.BENIGN_DEV2, S.INJECTION_SUFFIXES_DEV2),
-    "dev3": lambda: (S.ADV_DEV3, S.ML_DEV3, S.STYLES_DEV3, S.BENIGN_DEV3, S.INJECTION_SUFFIXES_DEV3),
-    "dev4": lambda: (S.ADV_DEV4, S.ML_DEV4, S.STYLES_DEV4, S.BENIGN_DEV4, S.INJECTION_SUFFIXES_DEV4),
-    "dev5": lambda: (S.ADV_DEV5, S.ML_DEV5, S.STYLES_DEV5, S.BENIGN_DEV5, S.INJECTION_SUFFIXES_DEV5),
-    "dev6": lambda: (S.ADV_DEV6, S.ML_DEV6, S.STYLES_DEV6, S.BENIGN_DEV6, S.INJECTION_SUFFIXES_DEV6),
-    "dev7": lambda: (S.ADV_DEV7, S.ML_DEV7, S.STYLES_DEV7, S.BENIGN_DEV7, S.INJECTION_SUFFIXES_DEV7),
-    "dev8": lambda: (S.ADV_DEV8, S.ML_DEV8, S.STYLES_DEV8, S.BENIGN_DEV8, S.INJECTION_SUFFIXES_DEV8),
-    "dev9": lambda: (S.ADV_DEV9, S.ML_DEV9, S.STYLES_DEV9, S.BENIGN_DEV9, S.INJECTION_SUFFIXES_DEV9),
-    "heldout": lambda: (
-        S.ADV_HELDOUT,
-        S.ML_HELDOUT,
-        S.STYLES_HELDOUT,
-        S.BENIGN_HELDOUT,
-        S.INJECTION_SUFFIXES_HELDOUT,
-    ),
-}
-"""Seed pools by name: TUNE, then DEV .. DEV9 (earlier held-out pools, each evaluated once and
-then joined tuning), then the current HELDOUT pool (v10 is the current HELDOUT pool; v9 is now
-DEV9)."""
+POOLS: tuple[tuple[str, int, int], ...] = (
+    ("tune", 0, 2),
+    ("dev", 1, 3),
+    ("dev2", 5, 6),
+    ("dev3", 7, 8),
+    ("dev4", 9, 10),
+    ("dev5", 11, 12),
+    ("dev6", 15, 16),
+    ("dev7", 17, 18),
+    ("dev8", 19, 20),
+    ("dev9", 21, 22),
+    ("heldout", 23, 24),
+)
+"""Seed pools in file order: TUNE, then DEV .. DEV9 (earlier held-out pools, each evaluated once
+and then joined tuning), then the current HELDOUT pool (v10; v9 is now DEV9). Each name ``n``
+reads ``golden_seeds.ADV_<N>``, ``ML_<N>``, ``BENIGN_<N>``, ``BENIGN_ML_<N>``, ``STYLES_<N>`` and
+``INJECTION_SUFFIXES_<N>``; the two numbers are the offsets of :data:`SEED` that seed its
+adversarial and benign rows. Retiring a pool: rename its ``*_HELDOUT`` names ``*_DEV<n>``, add it
+here before ``heldout`` with the offsets it had (so its rows stay exactly as measured), and give
+the new HELDOUT pool the next two offsets."""
+
+TUNE_POOLS = tuple(name for name, _, _ in POOLS if name != "heldout")
+
+
+def _pool(kind: str, split: str) -> Any:
+    """``golden_seeds.<KIND>_<SPLIT>`` for a pool named in :data:`POOLS`."""
+    if split not in {name for name, _, _ in POOLS}:
+        raise KeyError(f"unknown seed pool {split!r}")
+    return getattr(S, f"{kind}_{split.upper()}")
 
 
 def adversarial(split: str, rng: random.Random, obfuscations: int = 3) -> list[dict[str, object]]:
     """Adversarial rows of one split (``tune`` or ``heldout``)."""
-    seeds, ml, styles, benign, suffixes = _ADV_POOLS[split]()
+    seeds, ml, styles = _pool("ADV", split), _pool("ML", split), _pool("STYLES", split)
+    benign, suffixes = _pool("BENIGN", split), _pool("INJECTION_SUFFIXES", split)
     rows: list[dict[str, object]] = []
     for category, phrases in seeds.items():
         for seed in phrases:
@@ -175,19 +184,7 @@ def adversarial(split: str, rng: random.Random, obfuscations: int = 3) -> list[d
 
 def benign_rows(split: str, rng: random.Random, variants: int = 3) -> list[dict[str, object]]:
     """Benign edge-case rows of one split."""
-    seeds, ml, styles = {
-        "tune": (S.BENIGN_TUNE, S.BENIGN_ML_TUNE, S.STYLES_TUNE),
-        "dev": (S.BENIGN_DEV, S.BENIGN_ML_DEV, S.STYLES_DEV),
-        "dev2": (S.BENIGN_DEV2, S.BENIGN_ML_DEV2, S.STYLES_DEV2),
-        "dev3": (S.BENIGN_DEV3, S.BENIGN_ML_DEV3, S.STYLES_DEV3),
-        "dev4": (S.BENIGN_DEV4, S.BENIGN_ML_DEV4, S.STYLES_DEV4),
-        "dev5": (S.BENIGN_DEV5, S.BENIGN_ML_DEV5, S.STYLES_DEV5),
-        "dev6": (S.BENIGN_DEV6, S.BENIGN_ML_DEV6, S.STYLES_DEV6),
-        "dev7": (S.BENIGN_DEV7, S.BENIGN_ML_DEV7, S.STYLES_DEV7),
-        "dev8": (S.BENIGN_DEV8, S.BENIGN_ML_DEV8, S.STYLES_DEV8),
-        "dev9": (S.BENIGN_DEV9, S.BENIGN_ML_DEV9, S.STYLES_DEV9),
-        "heldout": (S.BENIGN_HELDOUT, S.BENIGN_ML_HELDOUT, S.STYLES_HELDOUT),
-    }[split]
+    seeds, ml, styles = _pool("BENIGN", split), _pool("BENIGN_ML", split), _pool("STYLES", split)
     rows: list[dict[str, object]] = []
     for group, phrases in seeds.items():
         for seed in phrases:
@@ -214,7 +211,7 @@ def training_rows(rng: random.Random) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     pools = [
         adversarial(p, rng, obfuscations=2) + benign_rows(p, rng, variants=2)
-        for p in ("tune", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9")
+        for p in TUNE_POOLS
     ]
     for row in [row for pool in pools for row in pool]:
         prompt = str(row["prompt"])
@@ -263,32 +260,14 @@ def _write(path: Path, rows: list[dict[str, object]]) -> None:
 def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
     """Write the three files; return their row counts. Same seed, same files."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    adv = (
-        adversarial("tune", random.Random(seed))
-        + _as_tune(adversarial("dev", random.Random(seed + 1)))
-        + _as_tune(adversarial("dev2", random.Random(seed + 5)))
-        + _as_tune(adversarial("dev3", random.Random(seed + 7)))
-        + _as_tune(adversarial("dev4", random.Random(seed + 9)))
-        + _as_tune(adversarial("dev5", random.Random(seed + 11)))
-        + _as_tune(adversarial("dev6", random.Random(seed + 15)))
-        + _as_tune(adversarial("dev7", random.Random(seed + 17)))
-        + _as_tune(adversarial("dev8", random.Random(seed + 19)))
-        + _as_tune(adversarial("dev9", random.Random(seed + 21)))
-        + adversarial("heldout", random.Random(seed + 23))
-    )
-    ben = (
-        benign_rows("tune", random.Random(seed + 2))
-        + _as_tune(benign_rows("dev", random.Random(seed + 3)))
-        + _as_tune(benign_rows("dev2", random.Random(seed + 6)))
-        + _as_tune(benign_rows("dev3", random.Random(seed + 8)))
-        + _as_tune(benign_rows("dev4", random.Random(seed + 10)))
-        + _as_tune(benign_rows("dev5", random.Random(seed + 12)))
-        + _as_tune(benign_rows("dev6", random.Random(seed + 16)))
-        + _as_tune(benign_rows("dev7", random.Random(seed + 18)))
-        + _as_tune(benign_rows("dev8", random.Random(seed + 20)))
-        + _as_tune(benign_rows("dev9", random.Random(seed + 22)))
-        + benign_rows("heldout", random.Random(seed + 24))
-    )
+    adv: list[dict[str, object]] = []
+    ben: list[dict[str, object]] = []
+    for name, adv_offset, benign_offset in POOLS:
+        a_rows = adversarial(name, random.Random(seed + adv_offset))
+        b_rows = benign_rows(name, random.Random(seed + benign_offset))
+        retired = name not in ("tune", "heldout")
+        adv += _as_tune(a_rows) if retired else a_rows
+        ben += _as_tune(b_rows) if retired else b_rows
     train = training_rows(random.Random(seed + 4))
     _write(out_dir / "adversarial.jsonl", adv)
     _write(out_dir / "benign.jsonl", ben)
