@@ -19,7 +19,7 @@ def test_sets_are_large_enough_and_labelled() -> None:
         assert {r["split"] for r in rows} == {"tune", "heldout"}
         assert all(isinstance(r["prompt"], str) and r["prompt"] for r in rows)
     assert {r["kind"] for r in adv} == {"plain", "obfuscated", "multilingual", "injection_suffix"}
-    retired = {None, "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9"}
+    retired = {None, "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10"}
     for rows in (adv, ben):
         assert {r.get("pool") for r in rows if r["split"] == "tune"} == retired
         assert {r.get("pool") for r in rows if r["split"] == "heldout"} == {None}
@@ -36,13 +36,13 @@ def test_heldout_seeds_are_used_by_nothing_else() -> None:
         return out
 
     tune: set[str] = set(S.TRAIN_BENIGN_EXTRA)
-    for pool in ("TUNE", "DEV", "DEV2", "DEV3", "DEV4", "DEV5", "DEV6", "DEV7", "DEV8", "DEV9"):
+    for pool in ("TUNE", "DEV", "DEV2", "DEV3", "DEV4", "DEV5", "DEV6", "DEV7", "DEV8", "DEV9", "DEV10"):
         tune |= seeds(getattr(S, f"ADV_{pool}")) | seeds(getattr(S, f"ML_{pool}"))
         tune |= seeds(getattr(S, f"BENIGN_{pool}")) | set(getattr(S, f"BENIGN_ML_{pool}"))
     heldout = seeds(S.ADV_HELDOUT) | seeds(S.ML_HELDOUT) | seeds(S.BENIGN_HELDOUT) | set(S.BENIGN_ML_HELDOUT)
     assert heldout
     assert not tune & heldout, sorted(tune & heldout)
-    pools = ("TUNE", "DEV", "DEV2", "DEV3", "DEV4", "DEV5", "DEV6", "DEV7", "DEV8", "DEV9")
+    pools = ("TUNE", "DEV", "DEV2", "DEV3", "DEV4", "DEV5", "DEV6", "DEV7", "DEV8", "DEV9", "DEV10")
     suffixes = {s for pool in pools for s in getattr(S, f"INJECTION_SUFFIXES_{pool}")}
     assert not suffixes & set(S.INJECTION_SUFFIXES_HELDOUT)
     styles = set(S.STYLES_TRAIN) | {s for pool in pools for s in getattr(S, f"STYLES_{pool}")[1:]}

@@ -10,11 +10,11 @@ Outputs (one JSON object per line):
 - ``train.jsonl``: labelled prompts for the embedding head (``label`` is a category or
   ``"benign"``), made only from the tune pools plus training-only extras.
 
-Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV .. DEV9 seed pools of
+Every golden row has ``split``: ``tune`` rows come from the TUNE and DEV .. DEV10 seed pools of
 :mod:`pixelmill.safety.golden_seeds` (used to tune lexicons/thresholds and, re-sampled with a
-different seed, to train the head; DEV .. DEV9 were held-out pools v1-v9, each evaluated once and
-then merged into tuning; their rows carry ``"pool": "dev"`` .. ``"dev9"``);
-``heldout`` rows come from the HELDOUT pools (v10 is the current HELDOUT pool; v9 is now DEV9),
+different seed, to train the head; DEV .. DEV10 were held-out pools v1-v10, each evaluated once and
+then merged into tuning; their rows carry ``"pool": "dev"`` .. ``"dev10"``);
+``heldout`` rows come from the HELDOUT pools (v11 is the current HELDOUT pool; v10 is now DEV10),
 whose phrases, style suffixes and injection suffixes are used by nothing else. ``kind`` is ``plain``,
 ``obfuscated`` (a transform applied to the ``{braced}`` key terms), ``multilingual`` or
 ``injection_suffix`` (a benign prompt with an override instruction appended).
@@ -137,10 +137,11 @@ POOLS: tuple[tuple[str, int, int], ...] = (
     ("dev7", 17, 18),
     ("dev8", 19, 20),
     ("dev9", 21, 22),
-    ("heldout", 23, 24),
+    ("dev10", 23, 24),
+    ("heldout", 25, 26),
 )
-"""Seed pools in file order: TUNE, then DEV .. DEV9 (earlier held-out pools, each evaluated once
-and then joined tuning), then the current HELDOUT pool (v10; v9 is now DEV9). Each name ``n``
+"""Seed pools in file order: TUNE, then DEV .. DEV10 (earlier held-out pools, each evaluated once
+and then joined tuning), then the current HELDOUT pool (v11; v10 is now DEV10). Each name ``n``
 reads ``golden_seeds.ADV_<N>``, ``ML_<N>``, ``BENIGN_<N>``, ``BENIGN_ML_<N>``, ``STYLES_<N>`` and
 ``INJECTION_SUFFIXES_<N>``; the two numbers are the offsets of :data:`SEED` that seed its
 adversarial and benign rows. Retiring a pool: rename its ``*_HELDOUT`` names ``*_DEV<n>``, add it
@@ -206,7 +207,7 @@ def _as_tune(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def training_rows(rng: random.Random) -> list[dict[str, object]]:
-    """Labelled rows for the embedding head: the tune pools (TUNE, DEV .. DEV9) re-sampled with
+    """Labelled rows for the embedding head: the tune pools (TUNE, DEV .. DEV10) re-sampled with
     another seed, plus training-only extras; never the HELDOUT pool."""
     rows: list[dict[str, object]] = []
     pools = [
