@@ -102,6 +102,26 @@ def test_training_smoke_micro_recipe(tmp_path: Path) -> None:
     assert images[0].size == (32, 32)
 
 
+@pytest.mark.parametrize("levels", [0, 1, 2])
+def test_top_levels_attend_only_to_the_caption(levels: int) -> None:
+    """``unet_cross_only_levels``: the first attention of every transformer block in the top
+    levels (down and up) reads the caption (384-d keys), the others read the feature map."""
+    from dataclasses import replace
+
+    from pixelmill.training.trainer import build_unet
+
+    recipe = replace(Recipe.micro(), unet_channels=(16, 32, 64), unet_cross_only_levels=levels)
+    unet = build_unet(recipe)
+    n = len(recipe.unet_channels)
+    for level, channels in enumerate(recipe.unet_channels[: n - 1]):  # the bottom level has no attention
+        for block in (unet.down_blocks[level], unet.up_blocks[n - 1 - level]):
+            for attention in block.attentions:
+                first = attention.transformer_blocks[0].attn1
+                assert first.to_k.in_features == (384 if level < levels else channels)
+    middle = unet.mid_block.attentions[0].transformer_blocks[0].attn1
+    assert middle.to_k.in_features == recipe.unet_channels[-1]
+
+
 def test_unet_is_saved_in_half_precision_and_computed_in_fp32(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
