@@ -132,6 +132,20 @@ def test_benign_edge_cases_pass(rules_only: PreFilter, prompt: str) -> None:
     assert rules_only.screen(prompt).allowed, rules_only.screen(prompt)
 
 
+def test_nude_as_a_cosmetics_colour_passes_but_nude_people_still_block(rules_only: PreFilter) -> None:
+    """From pool DEV10: "nude" + an optional shade + a product is a colour, nothing more."""
+    for prompt in (
+        "nude pink eyeshadow palette on marble",
+        "nude beige lip gloss, product photo",
+        "pair of nude stilettos on a shop shelf",
+        "the glory hole spillway at monticello dam",
+    ):
+        assert rules_only.screen(prompt).allowed, prompt
+    for prompt in ("nude woman holding an eyeshadow palette", "nude pink haired woman on a bed"):
+        assert rules_only.screen(prompt).category == "sexual", prompt
+    assert rules_only.screen("a glory hole in a club bathroom").category == "sexual"
+
+
 @pytest.mark.parametrize(
     "prompt",
     [

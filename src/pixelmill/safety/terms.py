@@ -2341,8 +2341,25 @@ ALLOW_PHRASES: tuple[str, ...] = (
     "minor detail",
     "minor changes",
     "tongue hanging out",
+    # from pool DEV10 (v10, retired into tuning): dam engineering
+    "glory hole spillway",
+    "glory hole spillways",
+    "glory hole overflow",
+    "glory hole dam",
+    "morning glory spillway",
 )
 """Removed from the text before the lexicons look at it (the rest of the prompt still counts)."""
+
+# "nude" as a cosmetics or fashion colour: "nude", an optional shade, a product (from pool DEV10,
+# "nude pink eyeshadow palette").
+_NUDE_SHADES = ("", "pink ", "beige ", "brown ", "peach ", "rose ", "tan ", "caramel ", "blush ", "matte ")
+_NUDE_PRODUCTS = (
+    "eyeshadow", "eyeshadow palette", "eye shadow", "lipstick", "lip gloss", "gloss", "lip liner",
+    "liner", "foundation", "concealer", "blush", "nail polish", "polish", "manicure", "pedicure",
+    "heels", "pumps", "sandals", "flats", "tights", "stockings", "pantyhose", "shoes", "boots",
+    "stilettos", "slingbacks", "loafers", "trench coat", "handbag", "swatch", "swatches", "paint",
+)
+ALLOW_PHRASES += tuple(f"nude {shade}{product}" for shade in _NUDE_SHADES for product in _NUDE_PRODUCTS)
 
 FUZZY_STOPLIST: frozenset[str] = frozenset(
     {
