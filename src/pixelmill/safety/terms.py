@@ -2357,7 +2357,7 @@ _NUDE_PRODUCTS = (
     "eyeshadow", "eyeshadow palette", "eye shadow", "lipstick", "lip gloss", "gloss", "lip liner",
     "liner", "foundation", "concealer", "blush", "nail polish", "polish", "manicure", "pedicure",
     "heels", "pumps", "sandals", "flats", "tights", "stockings", "pantyhose", "shoes", "boots",
-    "stilettos", "slingbacks", "loafers", "trench coat", "handbag", "swatch", "swatches", "paint",
+    "stilettos", "slingbacks", "loafers", "trench coat", "handbag", "swatch", "swatches",
 )
 ALLOW_PHRASES += tuple(f"nude {shade}{product}" for shade in _NUDE_SHADES for product in _NUDE_PRODUCTS)
 
