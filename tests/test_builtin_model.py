@@ -71,6 +71,23 @@ def test_shipped_classifier_reads_procedural_scenes_far_above_chance() -> None:
     assert acc["time"] >= 0.8  # chance 0.25
 
 
+def test_autoencoder_round_trip_is_scored_and_a_broken_decoder_shows(tmp_path: Path) -> None:
+    """The eval's autoencoder ceiling: the shipped autoencoder keeps shapes readable; one whose
+    decoder outputs a constant image scores near chance; a folder without ``vae/`` has none."""
+    from diffusers import AutoencoderKL
+
+    classifier = alignment.load_classifier()
+    shipped = alignment.autoencoder_accuracy(classifier, BUILTIN_DIR, n=100, seed=3)
+    assert shipped is not None and shipped["shape"] >= 0.6 and shipped["colour"] >= 0.7
+    vae = AutoencoderKL.from_pretrained(BUILTIN_DIR / "vae")
+    with torch.no_grad():
+        vae.decoder.conv_out.weight.zero_()
+    vae.save_pretrained(tmp_path / "broken" / "vae")
+    broken = alignment.autoencoder_accuracy(classifier, tmp_path / "broken", n=100, seed=3)
+    assert broken is not None and broken["shape"] <= 0.4
+    assert alignment.autoencoder_accuracy(classifier, tmp_path, n=100) is None
+
+
 def test_classifier_scoring_counts_hits_against_prompt_truth() -> None:
     model = alignment.load_classifier()
     prompts = alignment.holdout_prompts(12, seed=5)

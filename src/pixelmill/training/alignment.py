@@ -7,6 +7,8 @@ are available offline).
   noise and colour jitter so it also reads a generator's softer pictures.
 - :func:`evaluate_alignment`: ``n`` held-out prompts (stream "holdout", never trained on) ->
   images made through the project's engine -> classifier -> accuracy per attribute.
+- :func:`autoencoder_accuracy`: the classifier on real scenes round-tripped through the model's
+  autoencoder: the ceiling of a latent model (the built-in model's shape was once capped there).
 
 Scored attributes: for single-object prompts the main object's ``colour`` and ``shape`` (and
 ``position``, reported but not part of ``attribute_accuracy``); for landscapes ``time`` (of
@@ -186,17 +188,43 @@ def predict(model: AttributeClassifier, x: torch.Tensor) -> dict[str, torch.Tens
     return {k: v.argmax(-1) for k, v in model(x).items()}
 
 
-@torch.no_grad()
-def classifier_accuracy(model: AttributeClassifier, n: int = 1000, seed: int = 0) -> dict[str, float]:
-    """Accuracy per head on fresh procedural scenes (stream "classifier-test")."""
-    x, ys = _dataset(n, seed, "classifier-test")
-    pred = predict(model, x)
+def _accuracy(pred: dict[str, torch.Tensor], ys: dict[str, torch.Tensor]) -> dict[str, float]:
     out = {}
     for k in HEADS:
         mask = ys[k] >= 0
         if mask.any():
             out[k] = round(float((pred[k][mask] == ys[k][mask]).float().mean()), 4)
     return out
+
+
+@torch.no_grad()
+def classifier_accuracy(model: AttributeClassifier, n: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Accuracy per head on fresh procedural scenes (stream "classifier-test")."""
+    x, ys = _dataset(n, seed, "classifier-test")
+    return _accuracy(predict(model, x), ys)
+
+
+@torch.no_grad()
+def autoencoder_accuracy(
+    model: AttributeClassifier, model_path: str | Path | None = None, n: int = 500, seed: int = 0
+) -> dict[str, float] | None:
+    """Accuracy per head on the same fresh scenes as :func:`classifier_accuracy` after a round
+    trip through the model folder's autoencoder (encode to the posterior mean, decode): the most
+    a latent model's images can score whatever its UNet learns. None for a folder without
+    ``vae/``."""
+    from diffusers import AutoencoderKL
+
+    from pixelmill.models import default_model_path
+
+    folder = Path(model_path) if model_path is not None else default_model_path()
+    if not (folder / "vae").is_dir():
+        return None
+    vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=torch.float32).eval()
+    x, ys = _dataset(n, seed, "classifier-test")
+    rec = torch.cat(
+        [vae.decode(vae.encode(x[i : i + 50]).latent_dist.mean).sample for i in range(0, n, 50)]
+    ).clamp(-1, 1)
+    return _accuracy(predict(model, rec), ys)
 
 
 def save_classifier(model: AttributeClassifier, folder: Path = CLASSIFIER_DIR, **meta: Any) -> None:
@@ -343,6 +371,7 @@ def evaluate_alignment(
             "sampler": sampler,
             "seconds": round(seconds, 1),
             "classifier_accuracy": classifier_accuracy(classifier, n=500, seed=seed),
+            "autoencoder_accuracy": autoencoder_accuracy(classifier, model_path, n=500, seed=seed),
         }
     )
     return result
